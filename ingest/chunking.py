@@ -1,0 +1,125 @@
+"""Split article text into chunks that fit the embedding model, at sentence boundaries.
+
+all-MiniLM-L6-v2 reads at most 256 word pieces and silently drops the rest, so lengths are
+measured with the model's own tokenizer, never with characters or words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from qa.types import Chunk
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+# A sentence ends at . ! ? (plus closing quotes/brackets) before whitespace and a non-lowercase
+# letter, or at a line break.
+_SENTENCE_END = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+[^\sa-z])|\n+""")
+# "U.S. President", "Mr. Smith": a period after these does not end a sentence.
+_ABBREV = re.compile(
+    r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Col|Lt|St|Jr|Sr|Inc|Corp|Co|Ltd"
+    r"|No|vs|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences in text, whitespace trimmed, in order."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.group() == "." and _ABBREV.search(text, max(0, m.start() - 12), m.end()):
+            continue
+        end = m.end() if m.group().strip() else m.start()
+        _append_trimmed(text, start, end, spans)
+        start = m.end()
+    _append_trimmed(text, start, len(text), spans)
+    return spans
+
+
+def _append_trimmed(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        out.append((start, end))
+
+
+def _split_long(
+    text: str, span: tuple[int, int], count: TokenCounter, max_tokens: int
+) -> list[tuple[int, int]]:
+    """Cut an over-long sentence into word-aligned pieces of at most max_tokens."""
+    start, end = span
+    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+    counts = count([text[a:b] for a, b in words])
+    pieces: list[tuple[int, int]] = []
+    piece_start, used = words[0][0], 0
+    prev_end = words[0][0]
+    for (a, b), n in zip(words, counts, strict=True):
+        if used and used + n > max_tokens:
+            pieces.append((piece_start, prev_end))
+            piece_start, used = a, 0
+        if n > max_tokens:  # a single absurd "word" (a URL, base64): cut by characters
+            pieces.append((a, b)) if used == 0 else None
+            piece_start, used = b, 0
+            prev_end = b
+            continue
+        used += n
+        prev_end = b
+    if used:
+        pieces.append((piece_start, prev_end))
+    return [p for p in pieces if p[1] > p[0]]
+
+
+def chunk(
+    article_id: str,
+    text: str,
+    *,
+    count_tokens: TokenCounter,
+    max_tokens: int = 200,
+    overlap_tokens: int = 40,
+) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most max_tokens, overlapping by whole sentences.
+
+    Each chunk's text is `text[start:end]` verbatim, so snippets can be located in the article.
+    """
+    spans = sentence_spans(text)
+    if not spans:
+        return []
+    counts = count_tokens([text[a:b] for a, b in spans])
+    units: list[tuple[int, int, int]] = []  # (start, end, tokens)
+    for span, n in zip(spans, counts, strict=True):
+        if n <= max_tokens:
+            units.append((*span, n))
+        else:
+            pieces = _split_long(text, span, count_tokens, max_tokens)
+            units.extend(
+                (a, b, m)
+                for (a, b), m in zip(
+                    pieces, count_tokens([text[a:b] for a, b in pieces]), strict=True
+                )
+            )
+
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        used, j = 0, i
+        while j < len(units) and (j == i or used + units[j][2] <= max_tokens):
+            used += units[j][2]
+            j += 1
+        start, end = units[i][0], units[j - 1][1]
+        chunks.append(
+            Chunk(
+                f"{article_id}:{len(chunks)}", article_id, len(chunks), text[start:end], start, end
+            )
+        )
+        if j >= len(units):
+            break
+        # Step back over trailing sentences worth at most overlap_tokens, but always advance.
+        back, k = 0, j
+        while k - 1 > i and back + units[k - 1][2] <= overlap_tokens:
+            back += units[k - 1][2]
+            k -= 1
+        i = k
+    return chunks

@@ -1,0 +1,86 @@
+"""Article ids and the one place raw fields become a normalized Article."""
+
+from __future__ import annotations
+
+from ingest.normalize import (
+    canonical_url,
+    is_url,
+    normalize_text,
+    one_line,
+    parse_date,
+    source_of,
+)
+from qa.errors import LoadError
+from qa.types import Article, content_hash
+
+
+def article_id(*, path: str = "", url: str = "", record: int | None = None, text: str = "") -> str:
+    """Return the id of an article: by file path (+ record number), else canonical URL, else text.
+
+    Ids follow where an article lives, not what it says, so an edited file is an update.
+    """
+    suffix = "" if record is None else f"#{record}"
+    if path:
+        return content_hash(f"file:{path}{suffix}")
+    if url:
+        return content_hash(f"url:{canonical_url(url)}{suffix}")
+    return content_hash(f"text:{normalize_text(text)}")
+
+
+def _scalar(value: object) -> str:
+    # Records may hold numbers where text is expected; nested values are not a title or a name.
+    if isinstance(value, str):
+        return one_line(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _author(value: object) -> str:
+    # JSON exports often give authors as a list of names or of {"name": ...} objects.
+    if isinstance(value, list | tuple):
+        names = (_author(item) for item in value)
+        return ", ".join(name for name in names if name)
+    if isinstance(value, dict):
+        return _author(value.get("name", ""))
+    return _scalar(value)
+
+
+def build_article(
+    where: str,
+    *,
+    text: str,
+    id: str = "",
+    title: object = "",
+    url: str = "",
+    path: str = "",
+    source: object = "",
+    published: object = "",
+    author: object = "",
+    origin: str = "",
+) -> Article:
+    """Return a normalized Article, or raise LoadError(where) when it has no text."""
+    text = normalize_text(text)
+    if not text:
+        raise LoadError(where, "no text")
+    url = url.strip()
+    return Article(
+        id=id or article_id(text=text),
+        text=text,
+        title=_scalar(title),
+        url=url,
+        path=path,
+        source=_scalar(source) or source_of(url if is_url(url) else path),
+        published=parse_date(published),
+        author=_author(author),
+        origin=origin,
+    )
+
+
+def title_from_text(text: str) -> str:
+    """Return the first non-empty line of text, without leading markdown "#" marks."""
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line
+    return ""

@@ -1,0 +1,5 @@
+"""`python -m qa` is the `articleqa` command."""
+
+from qa.cli import main
+
+main()

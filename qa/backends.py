@@ -1,0 +1,108 @@
+"""The one place that picks implementations: embeddings, Chroma client, chat model.
+
+Imports are lazy so `import qa` stays instant, and a missing optional package turns into a
+one-line error that says what to install.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from qa.errors import ConfigError
+from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.language_models import BaseChatModel
+
+    from qa.store import Store
+
+
+def make_embeddings(settings: Settings) -> Embeddings:
+    """The embedding model (all-MiniLM-L6-v2 from its PyPI package unless configured)."""
+    from qa.embeddings import SentenceTransformerEmbeddings, packaged_model_path
+
+    path = settings.embedding_model or packaged_model_path()
+    return SentenceTransformerEmbeddings(path, batch_size=settings.embedding_batch_size)
+
+
+def make_client(settings: Settings) -> ClientAPI:
+    """Embedded PersistentClient under data_dir, or HttpClient when chroma_url is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    url = urlparse(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            f"chroma_url must look like http://host:port, got {settings.chroma_url!r}"
+        )
+    try:
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    except Exception as e:  # chromadb raises plain ValueError/ConnectError here
+        raise ConfigError(f"cannot reach Chroma server at {settings.chroma_url}: {e}") from None
+
+
+def make_store(settings: Settings, embeddings: Embeddings | None = None) -> Store:
+    """The index store on the configured client."""
+    from qa.store import Store
+
+    return Store(
+        make_client(settings), embeddings or make_embeddings(settings), settings.collection
+    )
+
+
+def make_llm(settings: Settings) -> BaseChatModel | None:
+    """The chat model for answers; None means the extractive backend (no LLM)."""
+    match settings.llm:
+        case "extractive":
+            return None
+        case "local":
+            from qa.llm_local import LocalChatModel, find_gguf
+
+            return LocalChatModel(
+                model_path=str(find_gguf(settings.local_model)),
+                n_ctx=settings.llm_context,
+                n_threads=settings.llm_threads,
+                max_tokens=settings.llm_max_tokens,
+                temperature=settings.llm_temperature,
+            )
+        case "openai":
+            try:
+                from langchain_openai import ChatOpenAI
+            except ImportError:
+                raise ConfigError(
+                    "the openai backend needs langchain-openai: pip install 'articleqa[openai]'"
+                ) from None
+            return ChatOpenAI(
+                model=settings.openai_model,
+                base_url=settings.openai_base_url or None,
+                api_key=settings.openai_api_key,
+                temperature=settings.llm_temperature,
+                max_completion_tokens=settings.llm_max_tokens * 4,
+                streaming=True,
+            )
+        case "ollama":
+            try:
+                from langchain_ollama import ChatOllama
+            except ImportError:
+                raise ConfigError(
+                    "the ollama backend needs langchain-ollama: pip install 'articleqa[ollama]'"
+                ) from None
+            return ChatOllama(
+                model=settings.ollama_model,
+                base_url=settings.ollama_base_url,
+                temperature=settings.llm_temperature,
+                num_predict=settings.llm_max_tokens * 4,
+            )
+    raise ConfigError(f"unknown llm backend {settings.llm!r}")  # pragma: no cover

@@ -1,0 +1,354 @@
+"""The `articleqa` command line: index, ask, chat, search, serve and friends.
+
+Settings are built once here and passed down; errors from the hierarchy become one line on
+stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qa.app import App, quiet_environment
+from qa.errors import ArticleQAError, ConfigError
+from qa.render import answer_text, hit_dict, report_text, safe
+from qa.settings import load_settings
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+@click.group()
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Index folder (ARTICLEQA_DATA_DIR)."
+)
+@click.option("--chroma-url", help="Use a Chroma server (ARTICLEQA_CHROMA_URL).")
+@click.option(
+    "--llm",
+    type=click.Choice(["local", "openai", "ollama", "extractive"]),
+    help="Answer backend (ARTICLEQA_LLM).",
+)
+@click.version_option(package_name="articleqa")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, chroma_url: str | None, llm: str | None) -> None:
+    """Answer questions over your news articles, with cited snippets."""
+    quiet_environment()
+    ctx.obj = App(load_settings(data_dir=data_dir, chroma_url=chroma_url, llm=llm))
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress display on stderr (articles, chunks embedded, rate), or nothing."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[articles]} articles · {task.fields[chunks]} chunks embedded"),
+        TextColumn("· {task.fields[rate]:.1f} chunks/s"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, articles=0, chunks=0, rate=0.0)
+
+        def update(articles: int, chunks: int) -> None:
+            elapsed = bar.tasks[0].elapsed or 1e-9
+            bar.update(task, articles=articles, chunks=chunks, rate=chunks / elapsed)
+
+        yield update
+
+
+def _finish_index(report: Any, as_json: bool) -> None:
+    data = report.to_dict()
+    if as_json:
+        _emit(data)
+    else:
+        click.echo(report_text(data))
+    loaded = data["added"] + data["updated"] + data["unchanged"] + data["removed"]
+    if data["failed"] and not loaded:
+        sys.exit(1)
+
+
+def _waiting(message: str) -> None:
+    click.echo(f"articleqa: {message}", err=True)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.pass_obj
+def index(app: App, sources: tuple[str, ...], as_json: bool, dry_run: bool) -> None:
+    """Index files, folders (recursive), feeds and http(s) URLs."""
+    with _progress(not as_json and sys.stderr.isatty(), "indexing") as progress:
+        report = app.index(sources, dry_run=dry_run, progress=progress, on_wait=_waiting)
+    _finish_index(report, as_json)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.pass_obj
+def reindex(app: App, as_json: bool, dry_run: bool) -> None:
+    """Re-scan every source indexed before: add new, replace changed, drop removed articles."""
+    with _progress(not as_json and sys.stderr.isatty(), "re-indexing") as progress:
+        report = app.reindex(dry_run=dry_run, progress=progress, on_wait=_waiting)
+    _finish_index(report, as_json)
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def remove(app: App, target: str, as_json: bool) -> None:
+    """Remove an article (by id), a file, a folder, a feed or a URL from the index."""
+    n = app.remove(target)
+    _emit({"removed": n}) if as_json else click.echo(f"removed {n} article(s)")
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_(app: App, as_json: bool) -> None:
+    """List the indexed articles, newest first."""
+    keys = ("id", "title", "url", "path", "source", "published", "chunks")
+    rows = [{k: r.get(k, "") for k in keys} for r in app.store.list_articles()]
+    if as_json:
+        _emit({"articles": rows})
+        return
+    for r in rows:
+        date = str(r["published"])[:10] or "undated"
+        click.echo(f"{r['id']}  {date}  {safe(str(r['title']))[:70]}  ({safe(str(r['source']))})")
+
+
+@cli.command()
+@click.argument("article_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def show(app: App, article_id: str, as_json: bool) -> None:
+    """Show one stored article: metadata and full text."""
+    from qa.errors import NotFoundError
+
+    got = app.store.get_article(article_id)
+    if got is None:
+        raise NotFoundError(f"{article_id}: no such article (see `articleqa list`)")
+    article, meta = got
+    data = {
+        "id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "path": article.path,
+        "source": article.source,
+        "published": article.published,
+        "author": article.author,
+        "chunks": meta.get("chunks", 0),
+        "text": article.text,
+    }
+    if as_json:
+        _emit(data)
+        return
+    for k in ("title", "url", "path", "source", "published", "author"):
+        if data[k]:
+            click.echo(f"{k}: {safe(str(data[k]))}")
+    click.echo("")
+    click.echo(safe(article.text))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def stats(app: App, as_json: bool) -> None:
+    """How much is indexed."""
+    articles, chunks = app.store.count()
+    data = {
+        "articles": articles,
+        "chunks": chunks,
+        "sources": len(app.manifest().sources),
+        "store": app.settings.chroma_url or str(app.settings.chroma_dir),
+    }
+    if as_json:
+        _emit(data)
+    else:
+        for k, v in data.items():
+            click.echo(f"{k}: {v}")
+
+
+def _filters(source: tuple[str, ...], since: str | None, until: str | None) -> Any:
+    from ingest.normalize import parse_date
+    from qa.retrieve import Filters
+
+    def date(value: str | None, name: str) -> str:
+        if not value:
+            return ""
+        iso = parse_date(value)
+        if not iso:
+            raise ConfigError(f"--{name}: cannot read {value!r} as a date")
+        return iso
+
+    return Filters(tuple(source), date(since, "since"), date(until, "until"))
+
+
+_filter_options = [
+    click.option("--source", multiple=True, help="Only articles from this source (repeatable)."),
+    click.option("--since", help="Only articles published on or after this date."),
+    click.option("--until", help="Only articles published on or before this date."),
+]
+
+
+def _with_filters(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_filter_options):
+        f = option(f)
+    return f
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--k", type=int, help="How many results.")
+@click.option("--json", "as_json", is_flag=True)
+@_with_filters
+@click.pass_obj
+def search(
+    app: App,
+    query: str,
+    k: int | None,
+    as_json: bool,
+    source: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Retrieval only: the ranked chunks for QUERY."""
+    app.require_articles()
+    hits = app.retriever.search(
+        query, k=k or app.settings.k, filters=_filters(source, since, until)
+    )
+    if as_json:
+        _emit({"results": [hit_dict(h) for h in hits]})
+        return
+    for n, h in enumerate(hits, 1):
+        click.echo(
+            f"{n}. {safe(h.title) or 'untitled'} ({h.meta.get('published', '')[:10]}) "
+            f"score {h.score:.4f}"
+        )
+        click.echo(f"   {safe(h.chunk.text[:300])}")
+
+
+def _load_history(path: Path | None) -> list[dict[str, str]]:
+    if path is None:
+        return []
+    try:
+        turns = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{path}: cannot read history: {e}") from None
+    if not isinstance(turns, list) or not all(
+        isinstance(t, dict) and {"role", "content"} <= t.keys() for t in turns
+    ):
+        raise ConfigError(f"{path}: history must be a JSON list of {{role, content}} objects")
+    return turns
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--k", type=int, help="How many passages to retrieve.")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option(
+    "--history",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSON list of previous {role, content} turns.",
+)
+@_with_filters
+@click.pass_obj
+def ask(
+    app: App,
+    question: str,
+    k: int | None,
+    as_json: bool,
+    history: Path | None,
+    source: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Answer QUESTION from the indexed articles, with cited snippets."""
+    from qa.answer import stream_answer
+    from qa.types import Answer
+
+    app.require_articles()
+    turns = _load_history(history)
+    final: Answer | None = None
+    streamed = False
+    for item in stream_answer(
+        question,
+        retriever=app.retriever,
+        llm=app.llm,
+        history=turns,  # type: ignore[arg-type]
+        k=k or app.settings.k,
+        filters=_filters(source, since, until),
+        min_relevance=app.settings.min_relevance,
+    ):
+        if isinstance(item, Answer):
+            final = item
+        elif not as_json:
+            if not streamed:
+                click.echo("draft: ", nl=False, err=True)
+            streamed = True
+            click.echo(safe(item), nl=False, err=True)
+    if streamed:
+        click.echo("", err=True)
+    assert final is not None
+    _emit(final.to_dict()) if as_json else click.echo(answer_text(final))
+
+
+@cli.command()
+@click.option("--k", type=int, help="How many passages to retrieve.")
+@click.pass_obj
+def chat(app: App, k: int | None) -> None:
+    """Interactive chat with history: /sources, /reset, /quit."""
+    from qa.chat import run_chat
+
+    app.require_articles()
+    run_chat(app, k=k or app.settings.k)
+
+
+@cli.command()
+@click.option("--host", help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 7860).")
+@click.option("--auth", help="user:password to require a login.")
+@click.pass_obj
+def serve(app: App, host: str | None, port: int | None, auth: str | None) -> None:
+    """Start the chat UI (Gradio) in the browser."""
+    from qa.ui import launch
+
+    launch(
+        app,
+        host=host or app.settings.host,
+        port=port or app.settings.port,
+        auth=auth or app.settings.auth,
+    )
+
+
+def main() -> None:
+    """Console entry point: run the CLI, turning our errors into one line and exit code 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except ArticleQAError as e:
+        click.echo(f"articleqa: error: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

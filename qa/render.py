@@ -1,0 +1,77 @@
+"""Plain-text rendering of Answers, reports and hits for the terminal.
+
+Article text is untrusted: control characters (terminal escape sequences) are stripped before
+anything is printed.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Any
+
+from qa.types import Answer, Hit
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: str) -> str:
+    """Text with terminal control characters removed."""
+    return _CONTROL.sub("", text)
+
+
+def answer_text(ans: Answer) -> str:
+    """The answer, then each citation: title, source, date, link and snippet."""
+    lines = [safe(ans.text)]
+    for note in ans.notes:
+        lines.append(f"({safe(note)})")
+    if ans.citations:
+        lines.append("")
+        lines.append("Sources:")
+    for c in ans.citations:
+        head = " · ".join(x for x in (c.source, c.published[:10]) if x)
+        lines.append(
+            f"[{c.id}] {safe(c.title) or 'untitled'}" + (f" — {safe(head)}" if head else "")
+        )
+        if c.url or c.path:
+            lines.append(f"    {safe(c.url or c.path)}")
+        lines.append(textwrap.indent(textwrap.fill(f"“{safe(c.snippet)}”", 96), "    "))
+    if not ans.answerable and ans.closest:
+        lines.append("")
+        lines.append("Closest articles:")
+        seen = set()
+        for h in ans.closest:
+            if h.chunk.article_id in seen:
+                continue
+            seen.add(h.chunk.article_id)
+            date = safe(str(h.meta.get("published", ""))[:10]) or "undated"
+            lines.append(f"  - {safe(h.title) or 'untitled'} ({date})")
+    return "\n".join(lines)
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """One-line index summary plus one line per failure."""
+    line = (
+        f"added {report['added']}, updated {report['updated']}, unchanged {report['unchanged']}, "
+        f"removed {report['removed']}, failed {len(report['failed'])} · "
+        f"embedded {report['embedded_chunks']} chunks · {report['chunks']} chunks in the index"
+    )
+    fails = [f"  failed: {safe(f['path'])}: {safe(f['error'])}" for f in report["failed"]]
+    return "\n".join([line, *fails])
+
+
+def hit_dict(hit: Hit) -> dict[str, Any]:
+    """The JSON form of one search result."""
+    return {
+        "chunk_id": hit.chunk.id,
+        "article_id": hit.chunk.article_id,
+        "title": hit.meta.get("title", ""),
+        "url": hit.meta.get("url", ""),
+        "source": hit.meta.get("source", ""),
+        "published": hit.meta.get("published", ""),
+        "score": round(hit.score, 6),
+        "cosine": round(float(hit.meta.get("cosine", 0.0)), 4),
+        "text": hit.chunk.text,
+        "start": hit.chunk.start,
+        "end": hit.chunk.end,
+    }

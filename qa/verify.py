@@ -1,0 +1,107 @@
+"""Check answer sentences against candidate snippets: lexical and embedding support.
+
+Pure functions over plain data; the embedding similarities are computed by the caller.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from qa.types import Hit
+
+_WORD = re.compile(r"[\w'’-]+")
+# Text in an article that talks to the model instead of about the news.
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|context)\b"
+    r"|\b(system prompt|you are now|new instructions|answer (only )?with|respond (only )?with"
+    r"|reply (only )?with|assistant:|as an ai)\b",
+    re.I | re.S,
+)
+_STOP = """a an the and or but if of to in on at by for with from as is are was were be been being
+it its this that these those there their they them he she his her we our you your i me my
+do does did has have had not no so than then too very can could would should will may might
+what which who whom whose when where why how also just about into over after before up out
+says said say according answer answers passage passages article articles
+mentioned mention text question"""
+STOPWORDS = frozenset(_STOP.split())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a retrieved chunk: a possible snippet to cite."""
+
+    hit: Hit
+    text: str
+    start: int  # offsets in the article (chunk.start + offset in chunk)
+    end: int
+
+
+@functools.cache
+def _stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
+@functools.cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def content_terms(text: str) -> set[str]:
+    """Stemmed, lowercased words that carry meaning (no stopwords, no [n] markers)."""
+    words = _WORD.findall(re.sub(r"\[\d+\]", " ", text).lower())
+    return {_stem(w.strip("'’-")) for w in words if w.strip("'’-") and w not in STOPWORDS}
+
+
+def lexical_support(sentence: str, snippet: str) -> float:
+    """Share of the sentence's content terms that appear in the snippet (1.0 = all)."""
+    s = content_terms(sentence)
+    if not s:
+        return 0.0
+    return len(s & content_terms(snippet)) / len(s)
+
+
+def looks_like_instruction(text: str) -> bool:
+    """True for text that addresses the model ("ignore previous instructions...")."""
+    return bool(_INSTRUCTION.search(text))
+
+
+def candidates(hits: list[Hit]) -> list[Candidate]:
+    """Sentences of the hits, with article offsets; instruction-like text is left out."""
+    from ingest.chunking import sentence_spans
+
+    out = []
+    for hit in hits:
+        for a, b in sentence_spans(hit.chunk.text):
+            text = hit.chunk.text[a:b]
+            if len(_WORD.findall(text)) < 3 or looks_like_instruction(text):
+                continue
+            out.append(Candidate(hit, text, hit.chunk.start + a, hit.chunk.start + b))
+    return out
+
+
+# Model boilerplate around the actual claim ("The answer is: 9,000").
+_PREAMBLE = re.compile(
+    r"^\s*(the (short )?answer is|answer|according to (the )?(passages?|articles?|text)"
+    r"( \[\d+\])?|based on (the )?(passages?|articles?))\s*[:,]?\s*",
+    re.I,
+)
+
+
+def split_answer(text: str) -> list[tuple[str, list[int]]]:
+    """Answer text -> [(sentence without markers, [cited passage numbers])]."""
+    from ingest.chunking import sentence_spans
+
+    out = []
+    for a, b in sentence_spans(text):
+        sent = text[a:b]
+        cited = [int(n) for n in re.findall(r"\[(\d+)\]", sent)]
+        clean = re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", sent).strip()
+        clean = _PREAMBLE.sub("", clean).strip()
+        if re.sub(r"\W", "", clean):
+            out.append((clean, cited))
+    return out
