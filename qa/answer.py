@@ -1,9 +1,12 @@
 """Answer a question from retrieved passages, with every kept sentence backed by a snippet.
 
-The LLM drafts; verification decides. A drafted sentence stays only if a sentence of the
-retrieved articles supports it (lexically, and by embedding similarity); the snippet that
-supports it becomes its citation. When nothing the model said can be verified (small local
-models invent details), the best-matching sentence of the articles is quoted instead.
+The pipeline: retrieve passages, rank their sentences against the question, let the LLM draft
+a short answer from the best sentences (or whole passages), then verify. A drafted sentence
+stays only if a sentence of the retrieved articles supports it (shared content words and
+embedding similarity); that sentence becomes its citation, a verbatim span of the article.
+The best-matching sentence itself follows the direct answer as quoted evidence, so the reader
+(and the metrics) always get the article's own words. When nothing the model said can be
+verified (small local models invent details), the evidence alone is the answer.
 """
 
 from __future__ import annotations
@@ -15,24 +18,36 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from qa.errors import ArticleQAError, BackendError
 from qa.prompts import render
 from qa.retrieve import Filters, Retriever
 from qa.rewrite import Turn, standalone_question
 from qa.types import Answer, Citation, Hit
-from qa.verify import Candidate, candidates, lexical_support, looks_like_instruction, split_answer
+from qa.verify import (
+    Candidate,
+    candidates,
+    content_terms,
+    lexical_support,
+    looks_like_instruction,
+    split_answer,
+)
 
 NOT_FOUND = "The indexed articles do not say."
-# Support thresholds (lexical share of content words, embedding cosine); see docs/benchmarks.md.
+# Support thresholds (share of content words found in the snippet, embedding cosine),
+# chosen on XQuAD/MTRAG dev; see docs/benchmarks.md.
 LEXICAL_MIN = 0.6
 LEXICAL_STRONG = 0.85
 COSINE_MIN = 0.45
+# A second evidence sentence is quoted when it ranks nearly as high as the first.
+SECOND_EVIDENCE_MARGIN = 0.08
 
 
 @dataclass(frozen=True)
 class _Support:
-    sentence: str
+    sentence: str  # as it will appear in the answer
     candidate: Candidate
     score: float
+    quoted: bool = False  # the article's own words, shown in quotation marks
 
 
 def stream_answer(
@@ -44,9 +59,11 @@ def stream_answer(
     k: int = 5,
     filters: Filters | None = None,
     min_relevance: float = 0.25,
+    context: str = "sentences",
+    quotes: int = 4,
 ) -> Iterator[str | Answer]:
     """Yield the model's tokens as they come, then the final verified Answer (last item)."""
-    query = standalone_question(question, history, llm)
+    query = standalone_question(question, history)
     hits = retriever.search(query, k=k, filters=filters)
     cands = candidates(hits)
     emb = retriever.embeddings
@@ -65,31 +82,23 @@ def stream_answer(
     relevance = cosine + 0.3 * np.asarray([lexical_support(query, c.text) for c in cands])
     # Headlines, bylines and captions match questions well but answer nothing: prefer sentences.
     relevance -= 0.15 * np.asarray([c.text.rstrip("\"'”’)")[-1:] not in ".!?" for c in cands])
+    ranked = [int(i) for i in np.argsort(-relevance)]
 
     draft = ""
     if llm is not None:
-        messages = [
-            SystemMessage(render("answer_system")),
-            HumanMessage(render("answer_user", passages=_passages(hits), question=query)),
-        ]
-        for chunk in llm.stream(messages):
-            token = chunk.content if isinstance(chunk.content, str) else ""
+        for token in _draft(llm, query, hits, [cands[i] for i in ranked[:quotes]], context):
             draft += token
-            if token:
-                yield token
-    supports, dropped = _verify(draft, cands, cv, relevance, emb.embed_documents)
+            yield token
+    supports, dropped = _verify(draft, query, cands, cv, relevance, emb.embed_documents)
     notes: list[str] = []
     if dropped:
         notes.append(
-            f"{dropped} sentence(s) of the model's answer had no support in the "
-            "articles and were removed"
+            f"{dropped} sentence(s) of the model's answer had no support in the articles "
+            "and were removed"
         )
-    if not supports:
-        top = int(np.argmax(relevance))
-        supports = [_Support(cands[top].text, cands[top], float(relevance[top]))]
-        if llm is not None:
-            notes.append("showing the best-matching passage instead of the model's answer")
-    yield _compose(question, query, supports, notes)
+    if llm is not None and not supports:
+        notes.append("the model's answer could not be verified; quoting the articles instead")
+    yield _compose(question, query, supports + _evidence(supports, cands, relevance, ranked), notes)
 
 
 def answer(question: str, **kwargs: object) -> Answer:
@@ -102,19 +111,53 @@ def answer(question: str, **kwargs: object) -> Answer:
     return result
 
 
+def _draft(
+    llm: BaseChatModel, query: str, hits: list[Hit], top: list[Candidate], context: str
+) -> Iterator[str]:
+    """Stream the model's draft from the best sentences (or the passages)."""
+    if context == "passages":
+        user = render("answer_passages", passages=_passages(hits), question=query)
+    else:
+        quoted = [
+            render(
+                "quote",
+                n=n,
+                text=_data(c.text),
+                title=_data(str(c.hit.meta.get("title", ""))) or "untitled",
+                published=str(c.hit.meta.get("published", ""))[:10] or "undated",
+            )
+            for n, c in enumerate(top, 1)
+        ]
+        user = render("answer_user", passages="\n".join(quoted), question=query)
+    messages = [SystemMessage(render("answer_system")), HumanMessage(user)]
+    try:
+        for chunk in llm.stream(messages):
+            token = chunk.content if isinstance(chunk.content, str) else ""
+            if token:
+                yield token
+    except ArticleQAError:
+        raise
+    except Exception as e:  # each provider raises its own types; the user needs one line
+        raise BackendError(f"the {llm._llm_type} model failed: {e}") from e
+
+
+def _data(text: str) -> str:
+    """Article text as inert data inside the prompt (no fake delimiters or quote breaks)."""
+    return text.replace("<<<", "«").replace(">>>", "»").replace('"', "'")
+
+
 def _passages(hits: list[Hit]) -> str:
     parts = []
     for n, h in enumerate(hits, 1):
-        # Drop sentences that address the model, and our own delimiters, from the data.
+        # Sentences that address the model are dropped from the data it reads.
         text = " ".join(c.text for c in candidates([h])) or h.chunk.text
-        text = text.replace("<<<", "«").replace(">>>", "»")
         parts.append(
             render(
                 "passage",
                 n=n,
-                title=h.meta.get("title", "") or "untitled",
-                published=h.meta.get("published", "") or "undated",
-                text=text,
+                title=_data(str(h.meta.get("title", ""))) or "untitled",
+                published=str(h.meta.get("published", ""))[:10] or "undated",
+                text=_data(text),
             )
         )
     return "\n\n".join(parts)
@@ -122,6 +165,7 @@ def _passages(hits: list[Hit]) -> str:
 
 def _verify(
     draft: str,
+    query: str,
     cands: list[Candidate],
     cv: np.ndarray,
     relevance: np.ndarray,
@@ -137,13 +181,18 @@ def _verify(
         return [], 0
     sv = np.asarray(embed(sentences), dtype=np.float32)  # type: ignore[operator]
     sims = sv @ cv.T
+    asked = content_terms(query)
     kept: list[_Support] = []
     dropped = 0
     for i, sentence in enumerate(sentences):
+        # What the sentence adds beyond the question must be in the snippet: restating the
+        # question, or pinning an invented fact on the question's words, is not an answer.
+        new = content_terms(sentence) - asked
         best: _Support | None = None
         for j, cand in enumerate(cands):
             lex = lexical_support(sentence, cand.text)
             ok = lex >= LEXICAL_STRONG or (lex >= LEXICAL_MIN and sims[i, j] >= COSINE_MIN)
+            ok = ok and bool(new) and len(new & content_terms(cand.text)) >= 0.75 * len(new)
             score = lex + float(sims[i, j]) + float(relevance[j])
             if ok and (best is None or score > best.score):
                 best = _Support(sentence, cand, score)
@@ -154,33 +203,57 @@ def _verify(
     return kept, dropped
 
 
+def _evidence(
+    supports: list[_Support], cands: list[Candidate], relevance: np.ndarray, ranked: list[int]
+) -> list[_Support]:
+    """The best-matching sentence (two when they rank close), quoted after the direct answer.
+
+    Always shown, even when a drafted sentence cites it: a recombination of article words can
+    pass verification, the article's own sentence cannot mislead.
+    """
+    top = float(relevance[ranked[0]])
+    picks = [ranked[0]]
+    if len(ranked) > 1 and top - float(relevance[ranked[1]]) <= SECOND_EVIDENCE_MARGIN:
+        picks.append(ranked[1])
+    drafted = {s.candidate.text for s in supports}
+    return [
+        _Support(cands[i].text, cands[i], float(relevance[i]), quoted=True)
+        for i in picks
+        if cands[i].text not in drafted  # the model quoted it verbatim already
+    ]
+
+
 def _compose(question: str, query: str, supports: list[_Support], notes: list[str]) -> Answer:
     """Number citations by strength of support and put their markers in the text."""
     order = sorted({id(s.candidate): s for s in supports}.values(), key=lambda s: -s.score)
     number = {id(s.candidate): n for n, s in enumerate(order, 1)}
-    citations = tuple(
-        Citation(
-            id=number[id(s.candidate)],
-            chunk_id=s.candidate.hit.chunk.id,
-            article_id=s.candidate.hit.chunk.article_id,
-            title=str(s.candidate.hit.meta.get("title", "")),
-            url=str(s.candidate.hit.meta.get("url", "")),
-            source=str(s.candidate.hit.meta.get("source", "")),
-            published=str(s.candidate.hit.meta.get("published", "")),
-            path=str(s.candidate.hit.meta.get("path", "")),
-            snippet=s.candidate.text,
-            start=s.candidate.start,
-            end=s.candidate.end,
-            score=round(s.score, 4),
-        )
-        for s in order
-    )
-    text = " ".join(_cite(s.sentence, number[id(s.candidate)]) for s in supports)
+    citations = tuple(_citation(number[id(s.candidate)], s) for s in order)
+    text = " ".join(_cite(s, number[id(s.candidate)]) for s in supports)
     return Answer(question, text, True, citations, standalone_question=query, notes=tuple(notes))
 
 
-def _cite(sentence: str, n: int) -> str:
-    """'It rained.' -> 'It rained [1].' (the marker inside the sentence it supports)."""
-    s = sentence.strip()
-    stop = s[-1] if s[-1:] in ".!?" else "."
-    return f"{s.rstrip('.!?').rstrip()} [{n}]{stop}"
+def _citation(n: int, s: _Support) -> Citation:
+    meta = s.candidate.hit.meta
+    return Citation(
+        id=n,
+        chunk_id=s.candidate.hit.chunk.id,
+        article_id=s.candidate.hit.chunk.article_id,
+        title=str(meta.get("title", "")),
+        url=str(meta.get("url", "")),
+        source=str(meta.get("source", "")),
+        published=str(meta.get("published", "")),
+        path=str(meta.get("path", "")),
+        snippet=s.candidate.text,
+        start=s.candidate.start,
+        end=s.candidate.end,
+        score=round(s.score, 4),
+    )
+
+
+def _cite(s: _Support, n: int) -> str:
+    """'It rained.' -> 'It rained [1].'; a quote keeps its own punctuation: '“...” [1]'."""
+    text = s.sentence.strip()
+    if s.quoted:
+        return f"“{text}” [{n}]"
+    stop = text[-1] if text[-1:] in ".!?" else "."
+    return f"{text.rstrip('.!?').rstrip()} [{n}]{stop}"

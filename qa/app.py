@@ -8,9 +8,9 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qa import backends
 from qa.errors import EmptyIndexError, NotFoundError
@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
     from ingest.index import IndexReport, ProgressFn
     from ingest.manifest import Manifest
-    from qa.retrieve import Retriever
+    from qa.retrieve import Filters, Retriever
+    from qa.rewrite import Turn
     from qa.store import Store
+    from qa.types import Answer
 
 
 class App:
@@ -47,12 +49,8 @@ class App:
         """Hybrid retrieval over the store."""
         from qa.retrieve import Retriever
 
-        return Retriever(
-            self.store,
-            self.embeddings,
-            lexical_dir=self._local_dir / "bm25",
-            dense=self.settings.dense,
-            lexical=self.settings.lexical,
+        return Retriever.from_settings(
+            self.store, self.embeddings, self.settings, lexical_dir=self._local_dir / "bm25"
         )
 
     @functools.cached_property
@@ -70,6 +68,31 @@ class App:
             )
             d = d / "servers" / name
         return d
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Iterator[str | Answer]:
+        """Stream an answer with this App's parts and settings: tokens, then the Answer."""
+        from qa.answer import stream_answer
+
+        self.require_articles()
+        s = self.settings
+        return stream_answer(
+            question,
+            retriever=self.retriever,
+            llm=self.llm,
+            history=history,
+            k=k or s.k,
+            filters=filters,
+            min_relevance=s.min_relevance,
+            context=s.answer_context,
+            quotes=s.answer_quotes,
+        )
 
     def manifest(self) -> Manifest:
         """The remembered sources (read fresh: another process may have indexed)."""
@@ -89,64 +112,130 @@ class App:
         dry_run: bool = False,
         progress: ProgressFn | None = None,
         on_wait: Callable[[str], None] | None = None,
+        only: Collection[str] | None = None,
+        by_name: bool = True,
     ) -> IndexReport:
-        """Index (or re-scan) sources under the writer lock, then refresh the lexical index."""
-        from ingest.index import index_sources
+        """Index (or re-scan) sources under the writer lock, then refresh the lexical index.
+
+        `by_name`: the user named these sources, so items removed from them earlier come back.
+        `only`: re-read just these files under the sources (the watcher's changes).
+        """
+        from ingest.index import index_sources, origin_of
         from ingest.loaders import load
         from ingest.lock import writer_lock
 
         s = self.settings
         with writer_lock(self._local_dir, on_wait):
+            manifest = self.manifest()
+            if by_name:
+                for source in sources:
+                    manifest.include(origin_of(source))
             report = index_sources(
                 sources,
                 store=self.store,
                 embeddings=self.embeddings,
                 count_tokens=self.embeddings.count_tokens,  # type: ignore[attr-defined]
                 load=functools.partial(load, max_bytes=s.max_file_bytes, timeout=s.url_timeout),
-                manifest=self.manifest(),
+                manifest=manifest,
                 chunk_tokens=s.chunk_tokens,
                 overlap_tokens=s.chunk_overlap_tokens,
                 dry_run=dry_run,
                 progress=progress,
-                dirty_marker=self._local_dir / "index.dirty",
+                dirty_marker=self._dirty_marker,
+                only=only,
+                notify=on_wait,
             )
             if report.changed and not dry_run:
                 self._after_write()
         return report
 
-    def reindex(self, **kwargs: object) -> IndexReport:
-        """Re-scan every remembered source."""
-        return self.index(sorted(self.manifest().sources), **kwargs)  # type: ignore[arg-type]
+    def reindex(
+        self,
+        *,
+        dry_run: bool = False,
+        progress: ProgressFn | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> IndexReport:
+        """Re-scan every remembered source (failed ones too: they are retried)."""
+        return self.index(
+            sorted(self.manifest().sources),
+            dry_run=dry_run,
+            progress=progress,
+            on_wait=on_wait,
+            by_name=False,
+        )
 
-    def remove(self, target: str) -> int:
-        """Remove articles by id, file path, URL or indexed source; return how many."""
-        from ingest.index import origin_of
+    def remove(self, target: str, on_wait: Callable[[str], None] | None = None) -> int:
+        """Remove what `target` names: an indexed source, a file or folder inside one, a URL or
+        an article id. Removed items inside a remembered source stay out of later re-scans
+        until indexed again by name. Return how many articles were removed."""
+        from ingest.dedup import url_key
+        from ingest.index import origin_of, remove_articles
         from ingest.lock import writer_lock
 
-        with writer_lock(self._local_dir):
+        origin = origin_of(target)
+        ukey = url_key(target) if target.lower().startswith(("http://", "https://")) else ""
+        with writer_lock(self._local_dir, on_wait):
             manifest = self.manifest()
-            origin = origin_of(target)
-            ids = set(self.store.articles_from(origin))
-            if self.store.get_article(target) is not None:
-                ids.add(target)
-            for field in ("path", "url"):
-                got = self.store.articles.get(where={field: origin}, include=[])
-                ids.update(got["ids"])
-            if not ids and origin not in manifest.sources:
-                raise NotFoundError(f"{target}: not in the index")
-            for aid in ids:
-                self.store.delete_article(aid)
-            manifest.discard(origin)
+            ids = [
+                aid
+                for aid, m in self.store.dedup_rows()
+                if aid == target
+                or m.get("origin") == origin
+                or _within(str(m.get("path", "")), origin)
+                or (ukey and (m.get("url_key") == ukey or m.get("url") == target))
+            ]
+            is_source = origin in manifest.sources
+            inside = [o for o in manifest.sources if o != origin and _within(origin, o)]
+            if not ids and not is_source and not inside:
+                raise NotFoundError(f"{target}: not in the index (see `articleqa list`)")
+            for o in [o for o in manifest.sources if _within(o, origin)]:
+                manifest.discard(o)  # the source, and any source inside it
+            if inside or not is_source:  # part of a remembered source: keep it out of re-scans
+                by_path = not ukey and ids != [target]
+                for key in [origin] if by_path else ids:
+                    manifest.exclude(key)
+            remove_articles(
+                ids,
+                store=self.store,
+                embeddings=self.embeddings,
+                count_tokens=self.embeddings.count_tokens,  # type: ignore[attr-defined]
+                chunk_tokens=self.settings.chunk_tokens,
+                overlap_tokens=self.settings.chunk_overlap_tokens,
+                dirty_marker=self._dirty_marker,
+                notify=on_wait,
+            )
             manifest.save()
             self._after_write()
         return len(ids)
 
-    def _after_write(self) -> None:
-        """Tell other processes the index changed and rebuild the lexical index now."""
-        from qa.lexical import LexicalIndex
+    def stats(self) -> dict[str, Any]:
+        """How much is indexed: articles, chunks, sources, duplicates, failing sources."""
+        articles, chunks = self.store.count()
+        exact, near = self.store.duplicate_counts()
+        manifest = self.manifest()
+        return {
+            "articles": articles,
+            "chunks": chunks,
+            "sources": len(manifest.sources),
+            "duplicates": exact,
+            "near_duplicates": near,
+            "failed_sources": manifest.failed_sources(),
+            "store": self.settings.chroma_url or str(self.settings.chroma_dir),
+        }
 
-        gen = self.store.bump_generation()
-        LexicalIndex.build(self.store.iter_chunks()).save(self._local_dir / "bm25", gen)
+    @property
+    def _dirty_marker(self) -> Path:
+        return self._local_dir / "index.dirty"
+
+    def _after_write(self) -> None:
+        """Rebuild the lexical index for the store's new generation (the write bumped it)."""
+        self.retriever.rebuild_lexical(self.store.generation())
+
+
+def _within(path: str, folder: str) -> bool:
+    """True when path is folder or lies under it."""
+    return bool(path) and (path == folder or path.startswith(folder.rstrip(os.sep) + os.sep))
 
 
 def quiet_environment() -> None:

@@ -91,6 +91,8 @@ def make_llm(settings: Settings) -> BaseChatModel | None:
                 temperature=settings.llm_temperature,
                 max_completion_tokens=settings.llm_max_tokens * 4,
                 streaming=True,
+                timeout=settings.url_timeout * 3,
+                max_retries=1,
             )
         case "ollama":
             try:

@@ -14,8 +14,6 @@ HELP = "Ask about your articles. Commands: /sources (last answer's sources), /re
 
 def run_chat(app: App, *, k: int) -> None:
     """Read questions until /quit or end of input; stream each answer, then its sources."""
-    from qa.answer import stream_answer
-
     history: list[Turn] = []
     last: Answer | None = None
     click.echo(HELP)
@@ -38,14 +36,7 @@ def run_chat(app: App, *, k: int) -> None:
             continue
         click.echo("articleqa> ", nl=False)
         streamed = False
-        for item in stream_answer(
-            question,
-            retriever=app.retriever,
-            llm=app.llm,
-            history=history,
-            k=k,
-            min_relevance=app.settings.min_relevance,
-        ):
+        for item in app.ask(question, history=history, k=k):
             if isinstance(item, Answer):
                 last = item
             else:

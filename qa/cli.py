@@ -17,7 +17,9 @@ import click
 
 from qa.app import App, quiet_environment
 from qa.errors import ArticleQAError, ConfigError
+from qa.eval_cli import eval_group
 from qa.render import answer_text, hit_dict, report_text, safe
+from qa.rewrite import Turn
 from qa.settings import load_settings
 
 
@@ -44,28 +46,49 @@ def cli(ctx: click.Context, data_dir: Path | None, chroma_url: str | None, llm: 
 
 
 @contextmanager
-def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress display on stderr (articles, chunks embedded, rate), or nothing."""
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[Any], None] | None]:
+    """A rich progress bar on stderr: articles (of the expected total), chunks embedded,
+    rates, elapsed time and ETA; or nothing (--json, or stderr is not a terminal)."""
     if not enabled:
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
-        TextColumn("{task.fields[articles]} articles · {task.fields[chunks]} chunks embedded"),
-        TextColumn("· {task.fields[rate]:.1f} chunks/s"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("articles · {task.fields[chunks]} chunks embedded"),
+        TextColumn("· {task.fields[rate]:.1f} chunks/s{task.fields[failed]}"),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task(label, articles=0, chunks=0, rate=0.0)
+        task = bar.add_task(label, total=None, chunks=0, rate=0.0, failed="")
 
-        def update(articles: int, chunks: int) -> None:
+        def update(p: Any) -> None:  # ingest.index.Progress
             elapsed = bar.tasks[0].elapsed or 1e-9
-            bar.update(task, articles=articles, chunks=chunks, rate=chunks / elapsed)
+            failed = f" · {p.failed} failed" if p.failed else ""
+            bar.update(
+                task,
+                completed=p.articles,
+                total=p.total,
+                chunks=p.chunks,
+                rate=p.chunks / elapsed,
+                failed=failed,
+            )
 
         yield update
 
@@ -114,7 +137,7 @@ def reindex(app: App, as_json: bool, dry_run: bool) -> None:
 @click.pass_obj
 def remove(app: App, target: str, as_json: bool) -> None:
     """Remove an article (by id), a file, a folder, a feed or a URL from the index."""
-    n = app.remove(target)
+    n = app.remove(target, on_wait=_waiting)
     _emit({"removed": n}) if as_json else click.echo(f"removed {n} article(s)")
 
 
@@ -170,19 +193,16 @@ def show(app: App, article_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def stats(app: App, as_json: bool) -> None:
-    """How much is indexed."""
-    articles, chunks = app.store.count()
-    data = {
-        "articles": articles,
-        "chunks": chunks,
-        "sources": len(app.manifest().sources),
-        "store": app.settings.chroma_url or str(app.settings.chroma_dir),
-    }
+    """How much is indexed (and which sources failed on their last run)."""
+    data = app.stats()
     if as_json:
         _emit(data)
-    else:
-        for k, v in data.items():
+        return
+    for k, v in data.items():
+        if k != "failed_sources":
             click.echo(f"{k}: {v}")
+    for origin, reason in data["failed_sources"].items():
+        click.echo(f"failed source: {safe(origin)}: {safe(reason)}")
 
 
 def _filters(source: tuple[str, ...], since: str | None, until: str | None) -> Any:
@@ -244,7 +264,7 @@ def search(
         click.echo(f"   {safe(h.chunk.text[:300])}")
 
 
-def _load_history(path: Path | None) -> list[dict[str, str]]:
+def _load_history(path: Path | None) -> list[Turn]:
     if path is None:
         return []
     try:
@@ -280,22 +300,12 @@ def ask(
     until: str | None,
 ) -> None:
     """Answer QUESTION from the indexed articles, with cited snippets."""
-    from qa.answer import stream_answer
     from qa.types import Answer
 
-    app.require_articles()
     turns = _load_history(history)
     final: Answer | None = None
     streamed = False
-    for item in stream_answer(
-        question,
-        retriever=app.retriever,
-        llm=app.llm,
-        history=turns,  # type: ignore[arg-type]
-        k=k or app.settings.k,
-        filters=_filters(source, since, until),
-        min_relevance=app.settings.min_relevance,
-    ):
+    for item in app.ask(question, history=turns, filters=_filters(source, since, until), k=k):
         if isinstance(item, Answer):
             final = item
         elif not as_json:
@@ -335,6 +345,34 @@ def serve(app: App, host: str | None, port: int | None, auth: str | None) -> Non
         port=port or app.settings.port,
         auth=auth or app.settings.auth,
     )
+
+
+@cli.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per change.")
+@click.pass_obj
+def watch(app: App, folders: tuple[str, ...], as_json: bool) -> None:
+    """Index FOLDERS now, then keep indexing files as they appear, change or vanish (Ctrl-C)."""
+    from ingest.watch import watch_folders
+
+    def index(paths: list[str] | None) -> Any:
+        return app.index(folders, only=paths, on_wait=_waiting, by_name=paths is None)
+
+    def show(report: Any, paths: list[str] | None) -> None:
+        data = report.to_dict()
+        if as_json:
+            click.echo(json.dumps({"paths": paths, **data}, ensure_ascii=False))
+            return
+        what = f"{len(paths)} changed path(s)" if paths is not None else "initial scan"
+        click.echo(f"{what}: {report_text(data)}")
+
+    click.echo(f"watching {', '.join(folders)} (Ctrl-C to stop)", err=True)
+    watch_folders(
+        folders, index=index, on_report=show, on_error=_waiting, ignore=[app.settings.data_dir]
+    )
+
+
+cli.add_command(eval_group)
 
 
 def main() -> None:

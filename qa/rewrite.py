@@ -6,8 +6,6 @@ import re
 from collections.abc import Sequence
 from typing import TypedDict
 
-from langchain_core.language_models import BaseChatModel
-
 
 class Turn(TypedDict):
     """One chat turn, as in OpenAI-style histories."""
@@ -24,9 +22,7 @@ _FOLLOW_UP = re.compile(
 )
 
 
-def standalone_question(
-    question: str, history: Sequence[Turn], llm: BaseChatModel | None = None
-) -> str:
+def standalone_question(question: str, history: Sequence[Turn]) -> str:
     """The question made understandable without the chat (unchanged when there is no chat).
 
     Small local models rewrite unreliably, so the dependable part is lexical: a follow-up is

@@ -49,13 +49,28 @@ class Settings(BaseSettings):
     k: int = Field(default=5, ge=1, le=50)
     dense: bool = True
     lexical: bool = True
+    # Fusion and diversity, chosen by measurement (docs/benchmarks.md, "Retrieval").
+    fusion: Literal["rrf", "convex"] = "convex"
+    lexical_weight: float = Field(default=0.5, ge=0.0, le=1.0)  # BM25's share in the fusion
+    rrf_k: int = Field(default=60, ge=1)
+    fetch_k: int = Field(default=40, ge=1, le=500)  # candidates fetched from each side
+    per_article: int = Field(default=2, ge=1)  # chunks of one article in the top k
+    article_decay: float = Field(default=1.0, gt=0.0, le=1.0)  # <1 prefers new articles
+    bm25_k1: float = Field(default=1.2, ge=0.0)
+    bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
+    bm25_title: bool = True  # index article titles with their chunks
+    time_words: bool = True  # "last week", "in March 2017" in a question filter by date
     # Refusal: answer "the articles don't say" when the best passage scores below this.
     min_relevance: float = 0.25
 
     # Answering.
     llm: LLMBackend = "local"
     local_model: str = "smollm2"  # "smollm2" or a path to a .gguf file
-    llm_max_tokens: int = 96
+    llm_max_tokens: int = 64
+    # What the model reads: the best-matching sentences ("sentences", best for small local
+    # models, which lose the thread in long passages) or whole passages (hosted models).
+    answer_context: Literal["sentences", "passages"] = "sentences"
+    answer_quotes: int = Field(default=4, ge=1, le=12)
     llm_temperature: float = 0.0
     llm_context: int = 2048
     llm_threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))

@@ -51,7 +51,7 @@ def local_llm():
 
 def make_settings(tmp_path: Path, **kw: object) -> Settings:
     """Settings for a throwaway index under tmp_path."""
-    return Settings(data_dir=tmp_path / "data", llm="extractive", **kw)
+    return Settings(**{"data_dir": tmp_path / "data", "llm": "extractive", **kw})
 
 
 @pytest.fixture
