@@ -12,9 +12,10 @@ verified (small local models invent details), the evidence alone is the answer.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -65,31 +66,20 @@ def stream_answer(
     """Yield the model's tokens as they come, then the final verified Answer (last item)."""
     query = standalone_question(question, history)
     hits = retriever.search(query, k=k, filters=filters)
-    cands = candidates(hits)
-    emb = retriever.embeddings
-    qv = np.asarray(emb.embed_query(query), dtype=np.float32)
-    cv = np.asarray(emb.embed_documents([c.text for c in cands]), dtype=np.float32)
-    cosine = cv @ qv if len(cands) else np.zeros(0, dtype=np.float32)
-    # Relevance of the best passage: a whole chunk dilutes one relevant sentence, so the
-    # best sentence counts too.
-    best = max(
-        [float(h.meta.get("cosine", 0.0)) for h in hits] + [float(x) for x in cosine],
-        default=0.0,
-    )
-    if not cands or best < min_relevance:
+    r = rank_sentences(query, hits, retriever.embeddings)
+    if not r.cands or r.best < min_relevance:
         yield Answer(question, NOT_FOUND, False, standalone_question=query, closest=tuple(hits))
         return
-    relevance = cosine + 0.3 * np.asarray([lexical_support(query, c.text) for c in cands])
-    # Headlines, bylines and captions match questions well but answer nothing: prefer sentences.
-    relevance -= 0.15 * np.asarray([c.text.rstrip("\"'”’)")[-1:] not in ".!?" for c in cands])
-    ranked = [int(i) for i in np.argsort(-relevance)]
+    cands, cv, relevance, ranked = r.cands, r.vectors, r.relevance, r.order
 
     draft = ""
     if llm is not None:
         for token in _draft(llm, query, hits, [cands[i] for i in ranked[:quotes]], context):
             draft += token
             yield token
-    supports, dropped = _verify(draft, query, cands, cv, relevance, emb.embed_documents)
+    supports, dropped = _verify(
+        draft, query, cands, cv, relevance, retriever.embeddings.embed_documents
+    )
     notes: list[str] = []
     if dropped:
         notes.append(
@@ -98,7 +88,39 @@ def stream_answer(
         )
     if llm is not None and not supports:
         notes.append("the model's answer could not be verified; quoting the articles instead")
-    yield _compose(question, query, supports + _evidence(supports, cands, relevance, ranked), notes)
+    composed = _compose(
+        question, query, supports + _evidence(supports, cands, relevance, ranked), notes
+    )
+    yield replace(composed, drafted=len(supports) + dropped, verified=len(supports))
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The retrieved passages' sentences ranked against the question."""
+
+    cands: list[Candidate]
+    vectors: np.ndarray  # one embedding per candidate
+    relevance: np.ndarray  # ranking score per candidate
+    order: list[int]  # candidate indexes, best first
+    best: float  # cosine of the most relevant chunk or sentence: the refusal signal
+
+
+def rank_sentences(query: str, hits: list[Hit], embeddings: Embeddings) -> Ranked:
+    """Score every sentence of the hits by embedding similarity and shared words."""
+    cands = candidates(hits)
+    qv = np.asarray(embeddings.embed_query(query), dtype=np.float32)
+    cv = np.asarray(embeddings.embed_documents([c.text for c in cands]), dtype=np.float32)
+    cosine = cv @ qv if len(cands) else np.zeros(0, dtype=np.float32)
+    # A whole chunk dilutes one relevant sentence, so the best sentence counts too.
+    best = max(
+        [float(h.meta.get("cosine", 0.0)) for h in hits] + [float(x) for x in cosine],
+        default=0.0,
+    )
+    relevance = cosine + 0.3 * np.asarray([lexical_support(query, c.text) for c in cands])
+    # Headlines, bylines and captions match questions well but answer nothing: prefer sentences.
+    relevance -= 0.15 * np.asarray([c.text.rstrip("\"'”’)")[-1:] not in ".!?" for c in cands])
+    order = [int(i) for i in np.argsort(-relevance)]
+    return Ranked(cands, cv, relevance, order, best)
 
 
 def answer(question: str, **kwargs: object) -> Answer:

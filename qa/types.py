@@ -110,6 +110,8 @@ class Answer:
     standalone_question: str = ""
     notes: tuple[str, ...] = ()  # e.g. "1 unsupported sentence removed"
     closest: tuple[Hit, ...] = ()  # shown when the articles do not hold the answer
+    drafted: int = 0  # sentences the model wrote
+    verified: int = 0  # of those, sentences kept because an article sentence supports them
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `--json` and the API."""
@@ -120,6 +122,7 @@ class Answer:
             "answerable": self.answerable,
             "citations": [c.to_dict() for c in self.citations],
             "notes": list(self.notes),
+            "verification": {"drafted": self.drafted, "verified": self.verified},
             "closest": [
                 {
                     "article_id": h.chunk.article_id,
