@@ -19,6 +19,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from qa.conflicts import find_conflict
 from qa.errors import ArticleQAError, BackendError
 from qa.prompts import render
 from qa.retrieve import Filters, Retriever
@@ -88,9 +89,15 @@ def stream_answer(
         )
     if llm is not None and not supports:
         notes.append("the model's answer could not be verified; quoting the articles instead")
-    composed = _compose(
-        question, query, supports + _evidence(supports, cands, relevance, ranked), notes
-    )
+    conflict = find_conflict(cands, cv, relevance, ranked)
+    if conflict:
+        notes.append("the articles disagree on this; both reports are cited, newest first")
+        evidence = [
+            _Support(c.text, c, float(relevance[cands.index(c)]), quoted=True) for c in conflict
+        ]
+    else:
+        evidence = _evidence(supports, cands, relevance, ranked)
+    composed = _compose(question, query, supports + evidence, notes, disagree=bool(conflict))
     yield replace(composed, drafted=len(supports) + dropped, verified=len(supports))
 
 
@@ -245,12 +252,28 @@ def _evidence(
     ]
 
 
-def _compose(question: str, query: str, supports: list[_Support], notes: list[str]) -> Answer:
-    """Number citations by strength of support and put their markers in the text."""
+def _compose(
+    question: str, query: str, supports: list[_Support], notes: list[str], disagree: bool = False
+) -> Answer:
+    """Number citations by strength of support and put their markers in the text.
+
+    With `disagree`, the last two supports are the conflicting reports, newest first: they are
+    numbered in that order and introduced as such.
+    """
     order = sorted({id(s.candidate): s for s in supports}.values(), key=lambda s: -s.score)
+    if disagree:
+        pair = [id(s.candidate) for s in supports[-2:]]
+        order = [s for s in order if id(s.candidate) not in pair] + supports[-2:]
     number = {id(s.candidate): n for n, s in enumerate(order, 1)}
     citations = tuple(_citation(number[id(s.candidate)], s) for s in order)
-    text = " ".join(_cite(s, number[id(s.candidate)]) for s in supports)
+    parts = [_cite(s, number[id(s.candidate)]) for s in supports]
+    if disagree:
+        dated = [
+            f"{str(s.candidate.hit.meta.get('published', ''))[:10] or 'undated'}: {p}"
+            for s, p in zip(supports[-2:], parts[-2:], strict=True)
+        ]
+        parts = [*parts[:-2], "Reports differ — " + "; ".join(dated)]
+    text = " ".join(parts)
     return Answer(question, text, True, citations, standalone_question=query, notes=tuple(notes))
 
 
