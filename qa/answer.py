@@ -42,6 +42,8 @@ LEXICAL_STRONG = 0.85
 COSINE_MIN = 0.45
 # A second evidence sentence is quoted when it ranks nearly as high as the first.
 SECOND_EVIDENCE_MARGIN = 0.08
+# The answer's first sentence is a direct answer: a long quote there is cut to this many words.
+FIRST_SENTENCE_WORDS = 30
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class _Support:
     candidate: Candidate
     score: float
     quoted: bool = False  # the article's own words, shown in quotation marks
+    question_terms: frozenset[str] = frozenset()  # to cut a long quote around what was asked
 
 
 def stream_answer(
@@ -96,7 +99,7 @@ def stream_answer(
             _Support(c.text, c, float(relevance[cands.index(c)]), quoted=True) for c in conflict
         ]
     else:
-        evidence = _evidence(supports, cands, relevance, ranked)
+        evidence = _evidence(supports, cands, relevance, ranked, frozenset(content_terms(query)))
     composed = _compose(question, query, supports + evidence, notes, disagree=bool(conflict))
     yield replace(composed, drafted=len(supports) + dropped, verified=len(supports))
 
@@ -233,7 +236,11 @@ def _verify(
 
 
 def _evidence(
-    supports: list[_Support], cands: list[Candidate], relevance: np.ndarray, ranked: list[int]
+    supports: list[_Support],
+    cands: list[Candidate],
+    relevance: np.ndarray,
+    ranked: list[int],
+    asked: frozenset[str] = frozenset(),
 ) -> list[_Support]:
     """The best-matching sentence (two when they rank close), quoted after the direct answer.
 
@@ -246,10 +253,29 @@ def _evidence(
         picks.append(ranked[1])
     drafted = {s.candidate.text for s in supports}
     return [
-        _Support(cands[i].text, cands[i], float(relevance[i]), quoted=True)
+        _Support(cands[i].text, cands[i], float(relevance[i]), quoted=True, question_terms=asked)
         for i in picks
         if cands[i].text not in drafted  # the model quoted it verbatim already
     ]
+
+
+def excerpt(text: str, asked: frozenset[str], words: int) -> str:
+    """The `words`-word stretch of text around the question's terms, with ellipses."""
+    tokens = text.split()
+    # Question words locate the answer; capitalized words and numbers not asked about are
+    # what answers tend to be, so they count too.
+    weight = [
+        (1.0 if content_terms(t) & asked else 0.0)
+        + (
+            0.5
+            if (t[:1].isupper() or any(c.isdigit() for c in t)) and not content_terms(t) & asked
+            else 0.0
+        )
+        for t in tokens
+    ]
+    best = max(range(len(tokens) - words + 1), key=lambda i: sum(weight[i : i + words]))
+    cut = " ".join(tokens[best : best + words])
+    return ("… " if best > 0 else "") + cut + (" …" if best + words < len(tokens) else "")
 
 
 def _compose(
@@ -266,7 +292,10 @@ def _compose(
         order = [s for s in order if id(s.candidate) not in pair] + supports[-2:]
     number = {id(s.candidate): n for n, s in enumerate(order, 1)}
     citations = tuple(_citation(number[id(s.candidate)], s) for s in order)
-    parts = [_cite(s, number[id(s.candidate)]) for s in supports]
+    parts = [
+        _cite(s, number[id(s.candidate)], FIRST_SENTENCE_WORDS if i == 0 else 0)
+        for i, s in enumerate(supports)
+    ]
     if disagree:
         dated = [
             f"{str(s.candidate.hit.meta.get('published', ''))[:10] or 'undated'}: {p}"
@@ -295,10 +324,16 @@ def _citation(n: int, s: _Support) -> Citation:
     )
 
 
-def _cite(s: _Support, n: int) -> str:
-    """'It rained.' -> 'It rained [1].'; a quote keeps its own punctuation: '“...” [1]'."""
+def _cite(s: _Support, n: int, window: int = 0) -> str:
+    """'It rained.' -> 'It rained [1].'; a quote keeps its own punctuation: '“...” [1]'.
+
+    With `window`, a longer quote is cut to its `window` words that share most with the
+    question (marked with ellipses), so a first sentence stays a short, direct answer.
+    """
     text = s.sentence.strip()
     if s.quoted:
+        if window and len(text.split()) > window:
+            text = excerpt(text, s.question_terms, window)
         return f"“{text}” [{n}]"
     stop = text[-1] if text[-1:] in ".!?" else "."
     return f"{text.rstrip('.!?').rstrip()} [{n}]{stop}"

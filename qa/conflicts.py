@@ -16,7 +16,7 @@ import numpy as np
 from qa.verify import Candidate
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
-SAME_FACT_COSINE = 0.6
+SAME_FACT_COSINE = 0.7
 NEAR_TOP = 0.15  # relevance margin under the best sentence
 
 
@@ -24,6 +24,12 @@ def facts(text: str) -> set[str]:
     """The numbers in a sentence ("1,200" and "1200" count as one). Weekday names are left
     out on purpose: follow-up reports name the day they were written, which is no conflict."""
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def _separate(a: Candidate, b: Candidate) -> bool:
+    """Two reports, not two parts of one story: their titles or their dates differ."""
+    ma, mb = a.hit.meta, b.hit.meta
+    return ma.get("title") != mb.get("title") or ma.get("published") != mb.get("published")
 
 
 def find_conflict(
@@ -41,7 +47,7 @@ def find_conflict(
             continue
         for b in top[a_pos + 1 :]:
             ca, cb = cands[a], cands[b]
-            if ca.hit.chunk.article_id == cb.hit.chunk.article_id:
+            if ca.hit.chunk.article_id == cb.hit.chunk.article_id or not _separate(ca, cb):
                 continue
             fb = facts(cb.text)
             if not fb or fa == fb or fa <= fb or fb <= fa:

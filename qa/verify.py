@@ -86,8 +86,9 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
 
 # Model boilerplate around the actual claim ("The answer is: 9,000").
 _PREAMBLE = re.compile(
-    r"^\s*(the (short )?answer is|answer|according to (the )?(passages?|articles?|text)"
-    r"( \[\d+\])?|based on (the )?(passages?|articles?))\s*[:,]?\s*",
+    r"^\s*(the (short )?answer is|answer|according to (the )?(passages?|articles?|text|quotes?)"
+    r"( \[\d+\])?|based on (the )?(passages?|articles?|quotes?)"
+    r"|(the )?quotes?( from (the )?news articles?)?( say| says)?)\s*[:,]?\s*",
     re.I,
 )
 
@@ -101,7 +102,7 @@ def split_answer(text: str) -> list[tuple[str, list[int]]]:
         sent = text[a:b]
         cited = [int(n) for n in re.findall(r"\[(\d+)\]", sent)]
         clean = re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", sent).strip()
-        clean = _PREAMBLE.sub("", clean).strip()
+        clean = _PREAMBLE.sub("", clean).strip().strip("\"“”'").strip()
         if re.sub(r"\W", "", clean):
             out.append((clean, cited))
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ingest.normalize import (
     canonical_url,
     is_url,
@@ -77,10 +79,18 @@ def build_article(
     )
 
 
+_CRUMB = re.compile(r"\s*[»›>|/]\s*")
+
+
 def title_from_text(text: str) -> str:
-    """Return the first non-empty line of text, without leading markdown "#" marks."""
+    """Return the first non-empty line of text, without leading markdown "#" marks.
+
+    Pages saved as text often start with a breadcrumb ("Home » Technology » Title"): its last
+    part is the title.
+    """
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()
         if line:
-            return line
+            parts = [p for p in _CRUMB.split(line) if p]
+            return parts[-1] if "»" in line or "›" in line else line
     return ""
