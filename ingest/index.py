@@ -1,66 +1,78 @@
 """The write path: sources -> articles -> chunks -> vectors -> store, incrementally.
 
-Unchanged articles (same content hash) cost nothing; changed ones are replaced; articles that
-vanished from a re-scanned source are removed. A run killed at any point leaves a state the next
-run repairs: an article's record (with its hash) is written after its chunks, and a marker file
-makes the next run sweep chunks whose article record never got written.
+Unchanged articles (same content hash) cost nothing; changed ones are replaced, re-embedding only
+the chunks whose text changed; articles that vanished from a re-scanned source are removed.
+Exact duplicates are stored once and near-duplicates linked (ingest/dedup.py).
+
+A run killed at any point leaves a state the next run repairs: an article's record (with its
+hash) is written after its chunks, and a marker file (listing the run's sources) makes the next
+run sweep chunks no record vouches for and finish the interrupted sources.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from ingest.chunking import TokenCounter, chunk
+from ingest.dedup import DedupIndex, Match, decode, encode, keys, minhash
 from ingest.manifest import Manifest
+from ingest.pipeline import EmbedAhead, hint, prefetching
+from ingest.recovery import sweep, unfinished, write_marker
+from ingest.report import (
+    FEED_SUFFIXES,
+    IndexReport,
+    Loader,
+    Progress,
+    ProgressFn,
+    estimate_total,
+)
 from qa.errors import LoadError
-from qa.store import Store
+from qa.store import ArticleWrite, Store
 from qa.types import Article, Chunk
 
-Loader = Callable[[str], Iterable[Article | LoadError]]
-ProgressFn = Callable[[int, int], None]  # (articles seen, chunks embedded) so far
+Notify = Callable[[str], None]
 
-LOOKUP_BATCH = 64  # articles whose stored hashes are fetched in one call
-
-
-@dataclass
-class IndexReport:
-    """What one index/reindex run did; the CLI prints it and `--json` dumps it."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    embedded_chunks: int = 0
-    chunks: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        """True when the store was written to."""
-        return bool(self.added or self.updated or self.removed)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary with the keys the CLI documents."""
-        return asdict(self)
+LOOKUP_BATCH = 256  # articles whose stored hashes are fetched in one call
 
 
 def origin_of(source: str) -> str:
     """The canonical name of a user-given source: absolute path, or the URL as given."""
     if re.match(r"^https?://", source, re.I):
-        return source
-    return os.path.abspath(os.path.expanduser(source))
+        return source.strip()
+    return os.path.abspath(os.path.expanduser(source.strip()))
+
+
+def _is_url(origin: str) -> bool:
+    return bool(re.match(r"^https?://", origin, re.I))
 
 
 def _file_of(where: str) -> str:
     """'path/to/file.jsonl:12' -> 'path/to/file.jsonl' (records fail, files stay)."""
-    return re.sub(r":\d+$", "", where)
+    return where if _is_url(where) else re.sub(r":\d+$", "", where)
+
+
+@dataclass
+class _Write:
+    article: Article
+    chunks: list[Chunk]
+    is_new: bool
+    dup: Match | None
+    extra: dict[str, Any]
+    old_chunks: int | None  # chunks of the stored version (None: unknown)
+    counted: bool = True
+
+    @property
+    def is_copy(self) -> bool:
+        """An exact duplicate: stored as a record only."""
+        return self.dup is not None and self.dup.kind == "exact"
 
 
 @dataclass
@@ -73,22 +85,58 @@ class _Run:
     batch_chunks: int
     dry_run: bool
     progress: ProgressFn | None
+    total: int | None = None
     report: IndexReport = field(default_factory=IndexReport)
     seen: set[str] = field(default_factory=set)
-    pending: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
+    pending: list[_Write] = field(default_factory=list)
     pending_chunks: int = 0
     articles_seen: int = 0
+    _dedup: DedupIndex | None = None
+
+    def dedup(self) -> DedupIndex:
+        """The duplicate index over the stored articles, built on first need."""
+        if self._dedup is None:
+            self._dedup = DedupIndex()
+            for aid, m in self.store.dedup_rows():
+                kind = str(m.get("dup_kind", ""))
+                self._dedup.add(
+                    aid,
+                    text=str(m.get("text_key", "")),
+                    url=str(m.get("url_key", "")),
+                    sig=decode(str(m.get("minhash", ""))),
+                    exact_of=str(m.get("dup_of", "")) if kind == "exact" else "",
+                    group=str(m.get("dup_of", "")) if kind == "near" else "",
+                )
+        return self._dedup
 
     def take(self, articles: Sequence[Article]) -> None:
-        """Sort a batch of loaded articles into unchanged / to (re)embed."""
+        """Sort a batch of loaded articles into unchanged / to (re)write."""
         fresh = [a for a in articles if a.id not in self.seen]
         self.seen.update(a.id for a in fresh)
-        stored = self.store.article_hashes([a.id for a in fresh])
+        stored = self.store.article_states([a.id for a in fresh])
         for a in fresh:
             self.articles_seen += 1
-            if stored.get(a.id) == a.hash:
+            old_hash, old_chunks = stored.get(a.id, ("", 0))
+            if old_hash == a.hash:
                 self.report.unchanged += 1
                 continue
+            self.prepare(a, is_new=a.id not in stored, old_chunks=old_chunks)
+        self.tick()
+
+    def prepare(
+        self, a: Article, *, is_new: bool, old_chunks: int | None = None, counted: bool = True
+    ) -> None:
+        """Chunk an article (or note it as a copy) and queue it for the next flush."""
+        dedup = self.dedup()
+        dedup.remove(a.id)  # its old content must not match itself
+        tkey, ukey = keys(a)
+        sig = minhash(a.text)
+        dup = dedup.match(a.id, text=tkey, url=ukey, sig=sig)
+        extra: dict[str, Any] = {"text_key": tkey, "url_key": ukey, "minhash": encode(sig)}
+        chunks: list[Chunk] = []
+        if dup is not None and dup.kind == "exact":
+            dedup.add(a.id, text=tkey, url=ukey, sig=None, exact_of=dup.of)
+        else:
             chunks = chunk(
                 a.id,
                 a.text,
@@ -96,35 +144,87 @@ class _Run:
                 max_tokens=self.chunk_tokens,
                 overlap_tokens=self.overlap_tokens,
             )
-            self.pending.append((a, chunks, a.id not in stored))
-            self.pending_chunks += len(chunks)
-            if self.pending_chunks >= self.batch_chunks:
-                self.flush()
-        self._tick()
+            if is_new and not self.dry_run:  # start embedding now, while the next is chunked
+                hint(self.embeddings, [c.text for c in chunks])
+            group = dup.of if dup is not None else ""
+            dedup.add(a.id, text=tkey, url=ukey, sig=sig, group=group)
+            extra.update(dup_of=group, dup_kind="near" if group else "")
+        self.pending.append(_Write(a, chunks, is_new, dup, extra, old_chunks, counted))
+        self.pending_chunks += len(chunks)
+        if self.pending_chunks >= self.batch_chunks:
+            self.flush()
 
     def flush(self) -> None:
-        """Embed the pending chunks in one batch and write their articles."""
-        texts = [c.text for _, chunks, _ in self.pending for c in chunks]
-        vectors: list[list[float]] = []
-        if texts and not self.dry_run:
-            vectors = self.embeddings.embed_documents(texts)
-        self.report.embedded_chunks += len(texts)
-        at = 0
-        for article, chunks, is_new in self.pending:
-            if not self.dry_run:
-                self.store.write_article(article, chunks, vectors[at : at + len(chunks)])
-            at += len(chunks)
-            if is_new:
+        """Embed the pending chunks whose text is not stored yet, then write their articles."""
+        if not self.pending:
+            return
+        # An edit usually keeps most chunks' text: reuse their stored vectors.
+        known = self.store.chunk_vectors(
+            {w.article.id: w.old_chunks for w in self.pending if w.chunks and w.old_chunks}
+        )
+        todo = list(
+            dict.fromkeys(c.text for w in self.pending for c in w.chunks if c.text not in known)
+        )
+        self.report.embedded_chunks += len(todo)
+        if todo and not self.dry_run:
+            known.update(zip(todo, self.embeddings.embed_documents(todo), strict=True))
+        if not self.dry_run:
+            copies = [w for w in self.pending if w.is_copy]
+            self.store.write_articles(
+                [
+                    ArticleWrite(
+                        w.article,
+                        w.chunks,
+                        [known[c.text] for c in w.chunks],
+                        w.extra,
+                        0 if w.is_new else w.old_chunks,
+                    )
+                    for w in self.pending
+                    if not w.is_copy
+                ]
+            )
+            for w in copies:  # after the batch: their originals may be in it
+                assert w.dup is not None
+                self.store.write_duplicate(w.article, w.dup.of, w.extra)
+        for w in self.pending:
+            if not w.counted:
+                continue
+            if w.is_new:
                 self.report.added += 1
             else:
                 self.report.updated += 1
+            if w.dup is not None:
+                if w.dup.kind == "exact":
+                    self.report.duplicates += 1
+                else:
+                    self.report.near_duplicates += 1
         self.pending.clear()
         self.pending_chunks = 0
-        self._tick()
+        self.tick()
 
-    def _tick(self) -> None:
+    def remove(self, ids: Iterable[str]) -> None:
+        """Delete articles (record first, then chunks)."""
+        for aid in ids:
+            if not self.dry_run:
+                self.store.delete_article(aid)
+            if self._dedup is not None:
+                self._dedup.remove(aid)
+            self.report.removed += 1
+
+    def promote_orphaned_copies(self) -> None:
+        """Give chunks to exact copies whose original was removed or changed."""
+        for a in self.store.broken_duplicates():
+            self.prepare(a, is_new=False, counted=False)
+        self.flush()
+
+    def tick(self) -> None:
+        """Report progress."""
         if self.progress:
-            self.progress(self.articles_seen, self.report.embedded_chunks)
+            r = self.report
+            # Done means stored (or found unchanged), so the bar and its ETA follow the writes.
+            done = r.unchanged + r.added + r.updated
+            total = self.total if self.total and self.total >= self.articles_seen else None
+            self.progress(Progress(done, r.embedded_chunks, total, len(r.failed)))
 
 
 def index_sources(
@@ -141,11 +241,18 @@ def index_sources(
     dry_run: bool = False,
     progress: ProgressFn | None = None,
     dirty_marker: Path | None = None,
+    only: Collection[str] | None = None,
+    notify: Notify | None = None,
 ) -> IndexReport:
-    """Index (or re-scan) sources; return what changed. The caller holds the writer lock."""
+    """Index (or re-scan) sources; return what changed. The caller holds the writer lock.
+
+    `only` limits the run to these files under the sources (the watcher's changed paths):
+    they are (re)loaded, or removed when gone, and nothing else is touched.
+    """
+    say = notify or (lambda _msg: None)
     run = _Run(
         store,
-        embeddings,
+        EmbedAhead(embeddings),  # ingest/pipeline.py: embedding overlaps loading and chunking
         count_tokens,
         chunk_tokens,
         overlap_tokens,
@@ -153,51 +260,118 @@ def index_sources(
         dry_run,
         progress,
     )
+    asked = list(dict.fromkeys(origin_of(s) for s in sources))
+    origins = list(asked)
     if dirty_marker is not None and not dry_run:
-        if dirty_marker.exists():  # the last run was killed: drop its half-written articles
-            store.sweep_orphans()
-        dirty_marker.parent.mkdir(parents=True, exist_ok=True)
-        dirty_marker.touch()
-    for source in sources:
-        origin = origin_of(source)
-        if not re.match(r"^https?://", origin) and not os.path.exists(origin):
-            if manifest is not None and origin in manifest.sources:
-                _remove(run, store.articles_from(origin))  # the user deleted the source
-                if not dry_run:
-                    manifest.discard(origin)
-            else:
-                run.report.failed.append({"path": source, "error": "no such file or folder"})
-            continue
-        failed_files = _index_one(run, origin, load)
-        run.flush()
-        if origin in failed_files:
-            continue  # the whole source failed: keep what it gave before
-        stale = [
-            aid
-            for aid, meta in _records(store, store.articles_from(origin))
-            if aid not in run.seen and str(meta.get("path", "")) not in failed_files
-        ]
-        _remove(run, stale)
-        if manifest is not None and not dry_run:
-            manifest.add(origin)
+        origins += _recover(store, dirty_marker, origins, run.report, say)
+        write_marker(dirty_marker, origins)
+    prior = {o: store.articles_from(o) for o in origins}
+    if progress is not None:
+        run.total = estimate_total(origins, prior, load, only)
+    for origin in origins:
+        scope = only if origin in asked else None  # an interrupted source is redone whole
+        _index_origin(run, origin, prior[origin], prefetching(load), manifest, scope)
     run.flush()
     if not dry_run:
+        run.promote_orphaned_copies()
+        if run.report.changed:
+            store.bump_generation()
         if manifest is not None:
             manifest.save()  # only now: every chunk it vouches for is stored
         if dirty_marker is not None:
             dirty_marker.unlink(missing_ok=True)
     run.report.chunks = store.count()[1]
+    run.tick()
     return run.report
 
 
-def _index_one(run: _Run, origin: str, load: Loader) -> set[str]:
-    """Feed one source's articles to the run; return the files that failed."""
-    failed: set[str] = set()
+def remove_articles(
+    ids: Iterable[str],
+    *,
+    store: Store,
+    embeddings: Embeddings,
+    count_tokens: TokenCounter,
+    chunk_tokens: int = 200,
+    overlap_tokens: int = 40,
+    dirty_marker: Path | None = None,
+    notify: Notify | None = None,
+) -> IndexReport:
+    """Delete articles, give their exact copies (if any) chunks of their own, mark the change.
+    The caller holds the writer lock."""
+    run = _Run(store, embeddings, count_tokens, chunk_tokens, overlap_tokens, 256, False, None)
+    if dirty_marker is not None:
+        left = _recover(store, dirty_marker, [], run.report, notify or (lambda _msg: None))
+        write_marker(dirty_marker, left)  # still owed to the next index run
+    run.remove(ids)
+    run.promote_orphaned_copies()
+    if run.report.changed:
+        store.bump_generation()
+    if dirty_marker is not None and not unfinished(dirty_marker):
+        dirty_marker.unlink(missing_ok=True)
+    run.report.chunks = store.count()[1]
+    return run.report
+
+
+def _index_origin(
+    run: _Run,
+    origin: str,
+    before: list[str],
+    load: Loader,
+    manifest: Manifest | None,
+    only: Collection[str] | None,
+) -> None:
+    """Load one source and reconcile the store with what it holds now."""
+    store, dry_run = run.store, run.dry_run
+    if not _is_url(origin) and not os.path.exists(origin):
+        if manifest is not None and origin in manifest.sources:
+            run.remove(before)  # the user deleted the source
+            if not dry_run:
+                manifest.discard(origin)
+        else:
+            run.report.failed.append({"path": origin, "error": "no such file or folder"})
+        return
+    targets = sorted(p for p in only if _under(p, origin)) if only is not None else [origin]
+    failed: dict[str, str] = {}
+    for target in targets:
+        failed.update(_feed(run, origin, target, load, manifest))
+    run.flush()
+    if origin in failed:  # the whole source failed: keep what it gave before, try next run
+        if manifest is not None and not dry_run:
+            manifest.add(origin, failed=failed[origin])
+        return
+    stale = [
+        aid
+        for aid, meta in _records(store, before)
+        if aid not in run.seen
+        and str(meta.get("path", "")) not in failed
+        and not _archived(origin, str(meta.get("path", "")))
+        and (only is None or any(_under(str(meta.get("path", "")), t) for t in targets))
+    ]
+    run.remove(stale)
+    if manifest is not None and not dry_run and (only is None or origin in manifest.sources):
+        manifest.add(origin)
+
+
+def _feed(
+    run: _Run, origin: str, target: str, load: Loader, manifest: Manifest | None
+) -> dict[str, str]:
+    """Feed one loaded target's articles to the run; return the files that failed."""
+    failed: dict[str, str] = {}
     batch: list[Article] = []
-    for item in load(origin):
+    if target != origin and not os.path.exists(target):
+        return failed  # a watched file that vanished: the stale pass removes its articles
+    for item in load(target):
         if isinstance(item, LoadError):
+            path = _file_of(item.where)
+            if manifest is not None and manifest.is_excluded(path, item.where):
+                continue
             run.report.failed.append({"path": item.where, "error": item.reason})
-            failed.add(_file_of(item.where))
+            failed.setdefault(path, item.reason)
+            run.tick()
+            continue
+        if target != origin:
+            item = dataclasses.replace(item, origin=origin)
+        if manifest is not None and manifest.is_excluded(item.id, item.path, item.url):
             continue
         batch.append(item)
         if len(batch) >= LOOKUP_BATCH:
@@ -208,15 +382,37 @@ def _index_one(run: _Run, origin: str, load: Loader) -> set[str]:
     return failed
 
 
+def _archived(origin: str, path: str) -> bool:
+    """Feed entries stay after they scroll off their feed (the index is the archive); they go
+    with the feed file or when the user removes the feed."""
+    if _is_url(origin):
+        return True
+    return path.lower().endswith(FEED_SUFFIXES) and os.path.exists(path)
+
+
+def _under(path: str, origin: str) -> bool:
+    return path == origin or path.startswith(origin.rstrip(os.sep) + os.sep)
+
+
 def _records(store: Store, ids: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    if not ids:
-        return
-    got = store.articles.get(ids=ids, include=["metadatas"])
-    yield from zip(got["ids"], (dict(m) for m in got["metadatas"] or []), strict=True)
+    for lo in range(0, len(ids), 2000):
+        got = store.articles.get(ids=ids[lo : lo + 2000], include=["metadatas"])
+        yield from zip(got["ids"], (dict(m) for m in got["metadatas"] or []), strict=True)
 
 
-def _remove(run: _Run, ids: Iterable[str]) -> None:
-    for aid in ids:
-        if not run.dry_run:
-            run.store.delete_article(aid)
-        run.report.removed += 1
+def _recover(
+    store: Store, marker: Path, origins: list[str], report: IndexReport, say: Notify
+) -> list[str]:
+    """If the last run was killed: sweep what it left half-written; return its other sources."""
+    left = unfinished(marker)
+    if left is None:
+        return []
+    swept, marked = sweep(store)
+    report.repaired = swept + marked
+    extra = [o for o in left if o not in origins]
+    say(
+        "the last index run was interrupted: "
+        + f"swept {swept} half-written article(s), {marked} to redo"
+        + (f"; finishing {', '.join(extra)}" if extra else "")
+    )
+    return extra

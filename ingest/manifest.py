@@ -1,6 +1,11 @@
-"""The list of sources the user indexed, so `reindex` can re-scan them all.
+"""The bookkeeping of what the user indexed, so `reindex` can re-scan it all.
 
-Written atomically (temp file + rename) and only after the chunks of a run are stored.
+Sources (files, folders, feeds, URLs) with when each was last indexed and, for a source that
+failed as a whole, why: it is tried again on every run until it is fixed or removed. Removed
+items (a file in a folder, one record of a CSV) are remembered so re-scans skip them. Each
+article's content hash lives on its record in the store, written after its chunks.
+
+The file is written atomically (temp file + rename) and only after a run's chunks are stored.
 """
 
 from __future__ import annotations
@@ -10,34 +15,65 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Manifest:
-    """Sources (files, folders, feeds, URLs) and when each was last indexed."""
+    """Sources and exclusions of one index, read fresh from disk."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.sources: dict[str, dict[str, str]] = {}
+        self.sources: dict[str, dict[str, Any]] = {}
+        self.excluded: dict[str, str] = {}  # path, URL or article id -> when it was removed
         if path.exists():
             try:
-                self.sources = json.loads(path.read_text()).get("sources", {})
-            except (OSError, ValueError):
-                self.sources = {}  # a torn file: the store itself is still intact
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self.sources = dict(data.get("sources", {}))
+                self.excluded = dict(data.get("excluded", {}))
+            except (OSError, ValueError, AttributeError):
+                pass  # a torn or foreign file: the store itself is still intact
 
-    def add(self, origin: str) -> None:
-        """Remember a source (or refresh its time)."""
-        self.sources[origin] = {"indexed": datetime.now(UTC).isoformat(timespec="seconds")}
+    def add(self, origin: str, *, failed: str = "", articles: int | None = None) -> None:
+        """Remember a source (or refresh it); `failed` says why it could not be read at all."""
+        entry: dict[str, Any] = {"indexed": _now()}
+        if failed:
+            entry = {**self.sources.get(origin, {}), "failed": failed, "tried": _now()}
+        if articles is not None:
+            entry["articles"] = articles
+        self.sources[origin] = entry
 
     def discard(self, origin: str) -> None:
         """Forget a source."""
         self.sources.pop(origin, None)
 
+    def failed_sources(self) -> dict[str, str]:
+        """Sources that could not be read on their last run, with the reason."""
+        return {o: str(e["failed"]) for o, e in self.sources.items() if e.get("failed")}
+
+    def exclude(self, key: str) -> None:
+        """Skip this path, URL or article id in future re-scans (the user removed it)."""
+        self.excluded[key] = _now()
+
+    def include(self, key: str) -> None:
+        """Stop skipping a path, URL or id (the user indexed it again by name)."""
+        self.excluded.pop(key, None)
+
+    def is_excluded(self, *keys: str) -> bool:
+        """True when any of the keys was removed by the user."""
+        return any(k and k in self.excluded for k in keys)
+
     def save(self) -> None:
         """Write atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=self.path.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"sources": self.sources}, f, indent=1, sort_keys=True)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(
+                {"sources": self.sources, "excluded": self.excluded}, f, indent=1, sort_keys=True
+            )
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)

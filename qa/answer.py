@@ -41,7 +41,7 @@ LEXICAL_MIN = 0.6
 LEXICAL_STRONG = 0.85
 COSINE_MIN = 0.45
 # A second evidence sentence is quoted when it ranks nearly as high as the first.
-SECOND_EVIDENCE_MARGIN = 0.08
+SECOND_EVIDENCE_MARGIN = 0.2
 # The answer's first sentence is a direct answer: a long quote there is cut to this many words.
 FIRST_SENTENCE_WORDS = 30
 
@@ -251,12 +251,16 @@ def _evidence(
     picks = [ranked[0]]
     if len(ranked) > 1 and top - float(relevance[ranked[1]]) <= SECOND_EVIDENCE_MARGIN:
         picks.append(ranked[1])
-    drafted = {s.candidate.text for s in supports}
+    drafted = {_plain(s.sentence) for s in supports}
     return [
         _Support(cands[i].text, cands[i], float(relevance[i]), quoted=True, question_terms=asked)
         for i in picks
-        if cands[i].text not in drafted  # the model quoted it verbatim already
+        if _plain(cands[i].text) not in drafted  # the model quoted it verbatim already
     ]
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.lower().strip(" .!?\"“”'").split())
 
 
 def excerpt(text: str, asked: frozenset[str], words: int) -> str:

@@ -126,6 +126,8 @@ class App:
 
         s = self.settings
         with writer_lock(self._local_dir, on_wait):
+            # Another process may have written (or died writing): start from what is on disk.
+            self.store.refresh()
             manifest = self.manifest()
             if by_name:
                 for source in sources:
@@ -176,6 +178,7 @@ class App:
         origin = origin_of(target)
         ukey = url_key(target) if target.lower().startswith(("http://", "https://")) else ""
         with writer_lock(self._local_dir, on_wait):
+            self.store.refresh()
             manifest = self.manifest()
             ids = [
                 aid

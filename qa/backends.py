@@ -20,12 +20,28 @@ if TYPE_CHECKING:
     from qa.store import Store
 
 
-def make_embeddings(settings: Settings) -> Embeddings:
-    """The embedding model (all-MiniLM-L6-v2 from its PyPI package unless configured)."""
-    from qa.embeddings import SentenceTransformerEmbeddings, packaged_model_path
+def make_embeddings(settings: Settings, *, cache: bool = True) -> Embeddings:
+    """The embedding model (all-MiniLM-L6-v2 from its PyPI package unless configured), run by
+    the configured backend, behind the content-hash cache so no text is embedded twice."""
+    from qa.embeddings import OnnxEmbeddings, SentenceTransformerEmbeddings, packaged_model_path
 
     path = settings.embedding_model or packaged_model_path()
-    return SentenceTransformerEmbeddings(path, batch_size=settings.embedding_batch_size)
+    inner: Embeddings
+    if settings.embedding_backend == "torch":
+        inner = SentenceTransformerEmbeddings(path, batch_size=settings.embedding_batch_size)
+    else:
+        inner = OnnxEmbeddings(
+            path,
+            cache_dir=settings.cache_dir,
+            quantize=settings.embedding_backend == "onnx-int8",
+        )
+    if not cache:
+        return inner
+    from qa.embed_cache import CachedEmbeddings
+
+    # Keyed by the model file that runs (torch folder or exported ONNX file), so backends
+    # never read each other's vectors.
+    return CachedEmbeddings(inner, settings.cache_dir / "embeddings.sqlite")
 
 
 def make_client(settings: Settings) -> ClientAPI:

@@ -324,10 +324,23 @@ def ask(
 @click.pass_obj
 def chat(app: App, k: int | None) -> None:
     """Interactive chat with history: /sources, /reset, /quit."""
+    import threading
+
     from qa.chat import run_chat
 
     app.require_articles()
+    # Load the models and BM25 while the user types, so the first answer does not wait.
+    threading.Thread(target=_warm, args=(app,), daemon=True).start()
     run_chat(app, k=k or app.settings.k)
+
+
+def _warm(app: App) -> None:
+    """Load the embedding model, the lexical index and the LLM (background, at chat start)."""
+    app.embeddings.embed_query("warm up")
+    app.retriever.lexical_index()
+    warm = getattr(app.llm, "warm", None)
+    if callable(warm):
+        warm()
 
 
 @cli.command()

@@ -1,4 +1,9 @@
-"""Sentence-transformers embeddings behind LangChain's `Embeddings` interface, loaded lazily."""
+"""Embedding models behind LangChain's `Embeddings` interface, loaded lazily, once.
+
+Two ways to run the same sentence-transformers model: torch (`SentenceTransformerEmbeddings`),
+or onnxruntime on a graph exported from it (`OnnxEmbeddings`, fp32 or int8; see qa/onnx_export.py),
+which is several times faster on a CPU. Both give unit-length vectors and count tokens alike.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.embeddings import Embeddings
 
 from qa.errors import ConfigError
+
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 
 
 def packaged_model_path() -> Path:
@@ -82,10 +89,178 @@ class SentenceTransformerEmbeddings(Embeddings):
         """The fast tokenizer alone (cheap to load; chunking needs no model)."""
         with self._lock:
             if self._tokenizer is None:
-                from tokenizers import Tokenizer
-
-                self._tokenizer = Tokenizer.from_file(str(Path(self.model_path) / "tokenizer.json"))
-                # The file enables truncation at 128; counting must see every token.
-                self._tokenizer.no_truncation()
-                self._tokenizer.no_padding()
+                self._tokenizer = load_tokenizer(Path(self.model_path), max_length=None)
         return self._tokenizer
+
+
+def load_tokenizer(model_dir: Path, *, max_length: int | None) -> Any:
+    """The model's fast tokenizer: truncating at max_length word pieces, or never (None)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    # The file may enable truncation (at 128 for MiniLM) and fixed padding; we decide both.
+    tok.no_padding()
+    if max_length is None:
+        tok.no_truncation()
+    else:
+        tok.enable_truncation(max_length)
+    return tok
+
+
+def max_seq_length(model_dir: Path, default: int = 256) -> int:
+    """The length sentence-transformers truncates at (sentence_bert_config.json), in pieces."""
+    import json
+
+    try:
+        cfg = json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(cfg.get("max_seq_length") or default)
+    except (OSError, ValueError):
+        return default
+
+
+class OnnxEmbeddings(Embeddings):
+    """The same model run by onnxruntime from an exported graph (pooling + normalization inside).
+
+    Texts are tokenized once, sorted by length and cut into batches of at most `batch_size` rows
+    and `max_batch_tokens` padded pieces, so padding is not wasted and memory stays bounded.
+    `model_path` names the exported file: it is what tells the vectors of this backend apart
+    (the embedding cache keys on it).
+    """
+
+    def __init__(
+        self,
+        source_path: str | Path,
+        *,
+        cache_dir: str | Path,
+        quantize: bool = True,
+        batch_size: int = 32,
+        max_batch_tokens: int = 8192,
+        threads: int = 0,
+    ):
+        from qa.onnx_export import export_path
+
+        self.source_path = Path(source_path)
+        self.cache_dir = Path(cache_dir)
+        self.variant = "int8" if quantize else "fp32"
+        self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
+        self.threads = threads or (os.cpu_count() or 1)
+        self.model_path = str(export_path(self.source_path, self.cache_dir, self.variant))
+        self._file: Path | None = None
+        self._session: Any = None
+        self._encoder: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_file(cls, source_path: str | Path, onnx_file: Path, **kw: Any) -> OnnxEmbeddings:
+        """Run an already exported file (the export's own check uses this)."""
+        self = cls(source_path, cache_dir=onnx_file.parent.parent, **kw)
+        self._file = onnx_file
+        self.model_path = str(onnx_file)
+        return self
+
+    @property
+    def session(self) -> Any:
+        """The onnxruntime session (exports the model first if it is not cached yet)."""
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                from qa.onnx_export import ensure_exported
+
+                path = self._file or ensure_exported(self.source_path, self.cache_dir, self.variant)
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads = self.threads
+                opts.inter_op_num_threads = 1
+                opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                opts.log_severity_level = 3
+                # Idle pool threads sleep instead of spinning: indexing runs loading, chunking
+                # and store writes beside the model, and spinning would steal their core.
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                self._session = ort.InferenceSession(
+                    str(path), opts, providers=["CPUExecutionProvider"]
+                )
+        return self._session
+
+    @property
+    def encoder(self) -> Any:
+        """Tokenizer for encoding: truncates where sentence-transformers does."""
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = load_tokenizer(
+                    self.source_path, max_length=max_seq_length(self.source_path)
+                )
+        return self._encoder
+
+    @property
+    def tokenizer(self) -> Any:
+        """Tokenizer for counting (no truncation), as SentenceTransformerEmbeddings has."""
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = load_tokenizer(self.source_path, max_length=None)
+        return self._tokenizer
+
+    def warm(self) -> None:
+        """Load (or export) the model now, so the first question does not pay for it."""
+        self.embed_query("warm up")
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages in length-sorted, token-bounded batches."""
+        if not texts:
+            return []
+        return self.embed_array(texts).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one question."""
+        return self.embed_documents([text])[0]
+
+    def embed_array(self, texts: Sequence[str]) -> Any:
+        """Unit vectors as one float32 numpy array, rows in the order of texts."""
+        import numpy as np
+
+        session = self.session
+        encs = self.encoder.encode_batch_fast(list(texts))
+        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
+        out = np.empty((len(encs), 0), dtype=np.float32)
+        for rows in token_batches(lengths, self.batch_size, self.max_batch_tokens):
+            width = int(lengths[rows].max())
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = int(lengths[i])
+                ids[r, :n] = encs[i].ids
+                mask[r, :n] = 1
+            got = session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": mask * 0}
+            )[0]
+            if out.shape[1] == 0:
+                out = np.empty((len(encs), got.shape[1]), dtype=np.float32)
+            out[rows] = got
+        return out
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text as the model counts them (without [CLS]/[SEP])."""
+        tok = self.tokenizer
+        return [len(e.ids) for e in tok.encode_batch_fast(list(texts), add_special_tokens=False)]
+
+
+def token_batches(lengths: Any, batch_size: int, max_batch_tokens: int) -> list[Any]:
+    """Row indices grouped shortest first: each group <= batch_size rows and its padded size
+    (rows x longest) <= max_batch_tokens, so short texts go in big batches, long in small."""
+    import numpy as np
+
+    order = np.argsort(lengths, kind="stable")
+    batches: list[Any] = []
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while (
+            end < len(order)
+            and end - start < batch_size
+            and (end - start + 1) * int(lengths[order[end]]) <= max_batch_tokens
+        ):
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches

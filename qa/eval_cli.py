@@ -107,7 +107,7 @@ def _table(report: EvalReport, backend: str) -> str:
 @click.option(
     "--cache",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Embedding cache file (default: embed-cache.sqlite in the data dir).",
+    help="Embedding cache file (default: the configured model's own cache).",
 )
 @click.option(
     "--keep",
@@ -142,7 +142,7 @@ def squad(
             k=k,
             answers=answers,
             seed=seed,
-            cache=cache or settings.data_dir / "embed-cache.sqlite",
+            cache=cache,
             workdir=keep,
             titles=titles,
             progress=progress,
@@ -160,7 +160,7 @@ def squad(
 @click.option(
     "--cache",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Embedding cache file (default: embed-cache.sqlite in the data dir).",
+    help="Embedding cache file (default: the configured model's own cache).",
 )
 @click.option("--sweep", is_flag=True, help="Also print refusal precision/recall per threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
@@ -185,7 +185,7 @@ def mtrag(
             settings,
             limit=limit,
             answers=not no_answers,
-            cache=cache or settings.data_dir / "embed-cache.sqlite",
+            cache=cache,
             progress=progress,
         )
     data = report.to_dict()

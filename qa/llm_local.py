@@ -221,6 +221,7 @@ class LocalChatModel(BaseChatModel):
     # not promise bit-identical logits across batch sizes, so greedy answers could then differ
     # from run to run. Off by default: temperature 0 should mean the same answer every time.
     cache_prompt: bool = False
+    # Other xllamacpp.CommonParams attributes to set (n_batch, n_ubatch...), for tuning.
     extra_params: dict[str, Any] = Field(default_factory=dict)
 
     _server: Any = PrivateAttr(default=None)
@@ -248,6 +249,11 @@ class LocalChatModel(BaseChatModel):
         with self._lock:
             self._load()
 
+    def close(self) -> None:
+        """Free the model and its threads; the next call loads it again."""
+        with self._lock:
+            self._server = None  # xllamacpp's destructor stops llama.cpp's loop thread
+
     def _load(self) -> Any:
         # Caller holds self._lock.
         if self._server is not None:
@@ -257,7 +263,10 @@ class LocalChatModel(BaseChatModel):
             raise BackendError(f"local model file not found: {path}")
         fmt = self.prompt_format
         if fmt == "auto":
-            fmt = "chat" if has_chat_template(path) else "plain"
+            try:
+                fmt = "chat" if has_chat_template(path) else "plain"
+            except (struct.error, KeyError, OSError) as e:
+                raise BackendError(f"{path}: unreadable GGUF header ({e})") from None
         import xllamacpp
 
         p = xllamacpp.CommonParams()
@@ -267,6 +276,10 @@ class LocalChatModel(BaseChatModel):
         if self.n_threads:
             p.cpuparams.n_threads = self.n_threads
             p.cpuparams_batch.n_threads = self.n_threads
+        # Workers sleep between graphs instead of spinning (poll 50 by default): no cost when
+        # the machine is idle, and far less collapse when other processes want the cores.
+        p.cpuparams.poll = 0
+        p.cpuparams_batch.poll = 0
         if self.flash_attn is not None:
             t = xllamacpp.llama_flash_attn_type
             p.flash_attn_type = (
@@ -280,9 +293,11 @@ class LocalChatModel(BaseChatModel):
         p.ui = False
         p.endpoint_slots = False
         p.n_threads_http = 1
-        p.cache_ram_mib = 0  # no host-RAM prompt cache (up to 8 GiB by default); the slot's
-        # own KV cache still reuses a shared prompt prefix.
+        # No host-RAM prompt cache (up to 8 GiB by default): one slot, one user at a time.
+        p.cache_ram_mib = 0
         for k, v in self.extra_params.items():
+            if not hasattr(p, k):
+                raise BackendError(f"local model: unknown llama.cpp parameter {k!r}")
             setattr(p, k, v)
         try:
             self._server = xllamacpp.Server(p)

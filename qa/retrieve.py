@@ -1,20 +1,35 @@
-"""The question's way to passages: dense + BM25, fused, filtered, diversified."""
+"""The question's way to passages: dense + BM25, fused, filtered, diversified.
+
+Both sides fetch `fetch_k` candidates; every candidate then has both scores (the cosine of
+lexical-only hits is computed from their stored vectors, the BM25 score of dense-only hits read
+from the full BM25 score vector), so fusion can weigh scores, not just ranks. The fusion method
+and its weights were chosen by measurement on XQuAD with news distractors (docs/benchmarks.md).
+"""
 
 from __future__ import annotations
 
-import re
+import functools
+import math
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from qa.lexical import LexicalIndex
+from qa.fusion import Diversity, Fusion, diversify
+from qa.lexical import BM25Params, LexicalIndex
 from qa.store import Store, chunk_from, published_day
 from qa.types import Hit
 
-RRF_K = 60  # the usual reciprocal-rank-fusion constant: damps the weight of rank 1 vs rank 5
+if TYPE_CHECKING:
+    from qa.settings import Settings
+
+# Filters are applied after an unfiltered dense query at most this deep (about 10 ms at 100k
+# chunks); only narrower filters go to Chroma's own `where` (over 100 ms at 100k chunks).
+POST_FILTER_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -24,28 +39,57 @@ class Filters:
     sources: tuple[str, ...] = ()
     since: str = ""  # ISO date, inclusive
     until: str = ""  # ISO date, inclusive
+    # Dates guessed from the question's words also let undated articles through: nothing says
+    # they are outside the range. Dates the user typed (--since) are strict.
+    keep_undated: bool = False
 
     def where(self) -> dict[str, Any] | None:
         """The same filter as a Chroma `where` clause."""
         parts: list[dict[str, Any]] = []
         if self.sources:
             parts.append({"source": {"$in": list(self.sources)}})
+        days: list[dict[str, Any]] = []
         if self.since:
-            parts.append({"day": {"$gte": published_day(self.since)}})
+            days.append({"day": {"$gte": published_day(self.since)}})
         if self.until:
-            parts.append({"day": {"$lte": published_day(self.until)}})
+            days.append({"day": {"$lte": published_day(self.until)}})
+        if days:
+            dated = days[0] if len(days) == 1 else {"$and": days}
+            parts.append({"$or": [dated, {"day": {"$eq": 0}}]} if self.keep_undated else dated)
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else {"$and": parts}
 
     def allows(self, meta: dict[str, Any]) -> bool:
-        """The same filter for one chunk's metadata (for the lexical side)."""
+        """The same filter for one chunk's metadata."""
         day = int(meta.get("day") or 0)
         if self.sources and meta.get("source") not in self.sources:
             return False
+        if self.keep_undated and day == 0:
+            return True
         if self.since and day < published_day(self.since):
             return False
         return not (self.until and day > published_day(self.until))
+
+    def mask(self, index: LexicalIndex) -> np.ndarray | None:
+        """The same filter as a 0/1 vector over the lexical index's chunks."""
+        return index.mask(
+            self.sources,
+            published_day(self.since) if self.since else 0,
+            published_day(self.until) if self.until else 0,
+            keep_undated=self.keep_undated,
+        )
+
+    def narrowed(self, since: date | None, until: date | None) -> Filters:
+        """These filters intersected with a date range found in the question."""
+        new_since = since.isoformat() if since else ""
+        new_until = until.isoformat() if until else ""
+        if self.since and (not new_since or self.since > new_since):
+            new_since = self.since
+        if self.until and (not new_until or self.until < new_until):
+            new_until = self.until
+        strict = bool(self.since or self.until)
+        return replace(self, since=new_since, until=new_until, keep_undated=not strict)
 
     def __bool__(self) -> bool:
         return bool(self.sources or self.since or self.until)
@@ -64,6 +108,10 @@ class Retriever:
         lexical: bool = True,
         fetch_k: int = 40,
         per_article: int = 2,
+        fusion: Fusion | None = None,
+        diversity: Diversity | None = None,
+        bm25: BM25Params | None = None,
+        time_words: bool = True,
     ):
         self.store = store
         self.embeddings = embeddings
@@ -71,10 +119,60 @@ class Retriever:
         self.use_dense = dense
         self.use_lexical = lexical
         self.fetch_k = fetch_k
-        self.per_article = per_article
+        self.fusion = fusion or Fusion()
+        self.diversity = diversity or Diversity(per_article=per_article)
+        self.bm25 = bm25 or BM25Params()
+        self.time_words = time_words
         self._lexical: LexicalIndex | None = None
         self._generation: str | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        store: Store,
+        embeddings: Embeddings,
+        settings: Settings,
+        *,
+        lexical_dir: Path | None = None,
+    ) -> Retriever:
+        """A Retriever configured by the retrieval fields of Settings."""
+        s = settings
+        return cls(
+            store,
+            embeddings,
+            lexical_dir=lexical_dir,
+            dense=s.dense,
+            lexical=s.lexical,
+            fetch_k=s.fetch_k,
+            fusion=Fusion(
+                method=s.fusion,
+                lexical_weight=s.lexical_weight,
+                rrf_k=s.rrf_k,
+            ),
+            diversity=Diversity(
+                per_article=s.per_article,
+                article_decay=s.article_decay,
+            ),
+            bm25=BM25Params(
+                k1=s.bm25_k1,
+                b=s.bm25_b,
+                title=s.bm25_title,
+            ),
+            time_words=s.time_words,
+        )
+
+    def config(self) -> dict[str, Any]:
+        """Every knob, for reports and benchmarks."""
+        return {
+            "dense": self.use_dense,
+            "lexical": self.use_lexical,
+            "fetch_k": self.fetch_k,
+            "fusion": asdict(self.fusion),
+            "diversity": asdict(self.diversity),
+            "bm25": self.bm25.to_dict(),
+            "time_words": self.time_words,
+        }
 
     def lexical_index(self) -> LexicalIndex:
         """The BM25 index in step with the store (loaded, or rebuilt when stale)."""
@@ -82,86 +180,145 @@ class Retriever:
             gen = self.store.generation()
             if self._lexical is not None and gen == self._generation:
                 return self._lexical
-            loaded = LexicalIndex.load(self.lexical_dir) if self.lexical_dir else None
+            loaded = LexicalIndex.load(self.lexical_dir, self.bm25) if self.lexical_dir else None
             if loaded is not None and loaded[1] == gen:
                 self._lexical = loaded[0]
             else:
-                self._lexical = LexicalIndex.build(self.store.iter_chunks())
+                self._lexical = LexicalIndex.build(self.store.iter_chunks(), self.bm25)
                 if self.lexical_dir is not None:
                     self._lexical.save(self.lexical_dir, gen)
             self._generation = gen
             return self._lexical
 
+    def rebuild_lexical(self, generation: str) -> None:
+        """Rebuild and save the BM25 index after a write (the writer calls this)."""
+        index = LexicalIndex.build(self.store.iter_chunks(), self.bm25)
+        if self.lexical_dir is not None:
+            index.save(self.lexical_dir, generation)
+        with self._lock:
+            self._lexical, self._generation = index, generation
+
+    def resolve_time_words(
+        self, query: str, filters: Filters, index: LexicalIndex | None = None
+    ) -> tuple[str, Filters]:
+        """Turn "last week" / "in March 2017" into a date filter; return the rest of the
+        query and the narrowed filters (unchanged when the words fall outside the index's
+        dates: then they tell when something happened, not when it was reported)."""
+        from qa.timewords import find_time_range
+
+        first, last = (index or self.lexical_index()).date_span()
+        if not last:
+            return query, filters
+        span = (_day(first), _day(last))
+        found = find_time_range(query, anchor=span[1])
+        if found is None or not found.overlaps(*span):
+            return query, filters
+        return found.strip(query) or query, filters.narrowed(found.since, found.until)
+
     def search(self, query: str, *, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """Top-k diversified hits; each hit's meta has `cosine` (dense similarity to query)."""
         filters = filters or Filters()
+        # The BM25 index is also the in-memory copy of every chunk's filter fields.
+        index = self.lexical_index()
+        if not len(index):
+            return []
+        if self.time_words:
+            query, filters = self.resolve_time_words(query, filters, index)
+        mask = filters.mask(index)
         qvec = self.embeddings.embed_query(query)
-        dense = (
-            self.store.dense_search(qvec, self.fetch_k, filters.where()) if (self.use_dense) else []
-        )
+        dense = self._dense(qvec, index, mask, filters, k) if self.use_dense else []
+        cosine = dict(dense)
         lexical: list[tuple[str, float]] = []
+        bm25: dict[str, float] = {}
         if self.use_lexical:
-            allow = filters.allows if filters else None
-            lexical = self.lexical_index().search(query, self.fetch_k, allow)
-        fused: dict[str, float] = {}
-        for rank, hit in enumerate(dense):
-            fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
-        for rank, (cid, _) in enumerate(lexical):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        by_id = {h.chunk.id: h for h in dense}
-        missing = [cid for cid in fused if cid not in by_id]
-        for cid, (text, meta, cos) in self._fetch(missing, qvec).items():
-            by_id[cid] = Hit(chunk_from(cid, text, meta), cos, meta)
+            scores = index.scores(query, mask)
+            lexical = index.top(scores, self.fetch_k)
+            bm25 = index.score_of(scores, cosine)
+            bm25.update(lexical)
+        cosine.update(self._cosines([c for c, _ in lexical if c not in cosine], qvec))
+        fused = self.fusion.fuse(
+            [c for c, _ in dense], [c for c, _ in lexical if c in cosine], cosine, bm25
+        )
         ranked = sorted(fused, key=lambda c: -fused[c])
-        hits = [
-            Hit(by_id[c].chunk, fused[c], {**by_id[c].meta, "cosine": by_id[c].score})
-            for c in ranked
-            if c in by_id
-        ]
-        return diversify(hits, k, self.per_article)
+        return self._diversified(ranked, fused, cosine, k)
 
-    def _fetch(
-        self, ids: list[str], qvec: list[float]
-    ) -> dict[str, tuple[str, dict[str, Any], float]]:
-        """Text, metadata and cosine to the query of chunks only the lexical side found."""
+    def _dense(
+        self,
+        qvec: list[float],
+        index: LexicalIndex,
+        mask: np.ndarray | None,
+        filters: Filters,
+        k: int,
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine) of the nearest chunks that pass the filters, best first.
+
+        Chroma answers an unfiltered query for ids and distances in about a millisecond, but
+        takes 12-60 ms at 10k chunks with a metadata `where`, over 100 ms at 100k (and several
+        ms to return texts and metadata: those are read later, only for the hits kept).
+        So a filter that keeps a fair share of the chunks is applied afterwards, on a deeper
+        unfiltered query, with the in-memory filter fields; only a narrow filter (or one that
+        left too few) goes to Chroma.
+        """
+        query = functools.partial(
+            self.store.chunks.query,
+            query_embeddings=np.asarray([qvec], dtype=np.float32),
+            include=["distances"],
+        )
+        allowed = len(index) if mask is None else int(mask.sum())
+        if allowed == 0:
+            return []
+        if mask is None:
+            return _pairs(query(n_results=self.fetch_k))
+        # Deep enough to keep about fetch_k, then the deepest we allow, then Chroma's filter.
+        first = min(POST_FILTER_MAX, math.ceil(self.fetch_k * len(index) / allowed * 1.5))
+        pos = index.position
+        for depth in dict.fromkeys((first, POST_FILTER_MAX)):
+            pairs = _pairs(query(n_results=depth))
+            kept = [(c, s) for c, s in pairs if (i := pos.get(c)) is not None and mask[i] > 0]
+            if len(kept) >= min(k, allowed) or len(pairs) < depth:
+                return kept[: self.fetch_k]
+        return _pairs(query(n_results=self.fetch_k, where=filters.where()))
+
+    def _cosines(self, ids: list[str], qvec: list[float]) -> dict[str, float]:
+        """Cosine to the query of chunks only the lexical side found (from stored vectors)."""
         if not ids:
             return {}
-        import numpy as np
+        got = self.store.chunks.get(ids=ids, include=["embeddings"])
+        vectors = got["embeddings"]
+        if vectors is None or not len(got["ids"]):
+            return {}
+        sims = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
+        return {cid: float(x) for cid, x in zip(got["ids"], sims, strict=True)}
 
-        got = self.store.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        q = np.asarray(qvec, dtype=np.float32)
-        out = {}
-        for cid, doc, meta, emb in zip(
-            got["ids"],
-            got["documents"] or [],
-            got["metadatas"] or [],
-            got["embeddings"] if got["embeddings"] is not None else [],
-            strict=True,
-        ):
-            out[cid] = (doc, dict(meta), float(np.asarray(emb, dtype=np.float32) @ q))
-        return out
+    def _diversified(
+        self, ranked: list[str], fused: dict[str, float], cosine: dict[str, float], k: int
+    ) -> list[Hit]:
+        """The top k after diversity, reading texts and metadata only for the candidates it
+        looks at (a few per result), not for every candidate."""
+        d = self.diversity
+        pool: list[Hit] = []
+        chosen: list[Hit] = []
+        step = max(10, 3 * k)
+        for lo in range(0, len(ranked), step):
+            part = ranked[lo : lo + step]
+            rows = self.store.chunks_by_id(part)
+            for cid in part:
+                if cid in rows:
+                    text, meta = rows[cid]
+                    meta = {**meta, "cosine": cosine.get(cid, 0.0)}
+                    pool.append(Hit(chunk_from(cid, text, meta), fused[cid], meta))
+            chosen = diversify(pool, k, d.per_article, d.max_overlap, d.article_decay)
+            if len(chosen) >= k:
+                break
+        return chosen
 
 
-def _shingles(text: str) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+def _pairs(got: Any) -> list[tuple[str, float]]:
+    """(id, cosine similarity) from a Chroma query result (cosine space: 1 - distance)."""
+    ids = got["ids"][0] if got["ids"] else []
+    dists = (got["distances"] or [[]])[0]
+    return [(c, 1.0 - float(x)) for c, x in zip(ids, dists, strict=True)]
 
 
-def diversify(hits: list[Hit], k: int, per_article: int = 2, max_overlap: float = 0.6) -> list[Hit]:
-    """Keep the best of near-duplicate chunks (syndicated copies, overlapping windows) and at
-    most `per_article` chunks of one article, so several articles can be heard."""
-    chosen: list[Hit] = []
-    seen_shingles: list[set[str]] = []
-    per: dict[str, int] = {}
-    for hit in hits:
-        if per.get(hit.chunk.article_id, 0) >= per_article:
-            continue
-        sh = _shingles(hit.chunk.text)
-        if any(len(sh & s) / max(1, min(len(sh), len(s))) > max_overlap for s in seen_shingles):
-            continue
-        chosen.append(hit)
-        seen_shingles.append(sh)
-        per[hit.chunk.article_id] = per.get(hit.chunk.article_id, 0) + 1
-        if len(chosen) == k:
-            break
-    return chosen
+def _day(n: int) -> date:
+    return date(n // 10000, n // 100 % 100, n % 100)

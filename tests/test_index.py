@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from langchain_core.embeddings import Embeddings
 
-from ingest.index import IndexReport, index_sources
+from ingest.index import IndexReport, index_sources, remove_articles
 from ingest.manifest import Manifest
 from qa.errors import LoadError
 from qa.store import Store
@@ -49,15 +51,14 @@ def run(
     store: Store, embeddings, folder: Path, items: Iterable[Article | LoadError], **kw: object
 ) -> IndexReport:
     items = list(items)
+    kw = {"chunk_tokens": 16, "overlap_tokens": 4, **kw}
     return index_sources(
         [str(folder)],
         store=store,
         embeddings=embeddings,
         count_tokens=embeddings.count_tokens,
         load=lambda origin: items,
-        chunk_tokens=16,
-        overlap_tokens=4,
-        **kw,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -127,3 +128,229 @@ def test_manifest_remembers_sources_after_success(store: Store, embeddings, tmp_
     manifest = Manifest(tmp_path / "manifest.json")
     run(store, embeddings, tmp_path, articles(TEXTS, str(tmp_path)), manifest=manifest)
     assert list(Manifest(tmp_path / "manifest.json").sources) == [str(tmp_path)]
+
+
+# -- duplicates, partial re-embedding, scoped runs, repair ------------------------------------
+
+STORY = (
+    "The city council approved a new budget for the harbour on Monday after a long debate. "
+    "Members voted eleven to four to fund the repair of the northern pier and two new cranes. "
+    "The mayor said the port had lost cargo to rival towns for a decade and needed the money. "
+    "Opponents warned that the plan relied on a loan the city might struggle to repay later. "
+    "Work on the pier is due to start in the spring and should take about eighteen months."
+)
+
+
+class CountingEmbeddings(Embeddings):
+    """The real model, counting the texts it is asked to embed."""
+
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
+        self.texts = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.texts += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+
+def art(aid: str, text: str, origin: str, url: str = "", path: str = "") -> Article:
+    return Article(
+        id=aid, text=text, title=f"T {aid}", url=url, path=path or f"/x/{aid}.txt", origin=origin
+    )
+
+
+def records(store: Store) -> dict[str, dict]:
+    got = store.articles.get(include=["metadatas"])
+    return {i: dict(m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+
+def chunk_ids_by_article(store: Store) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for m in store.chunks.get(include=["metadatas"])["metadatas"]:
+        out[m["article_id"]] = out.get(m["article_id"], 0) + 1
+    return out
+
+
+def test_identical_text_is_stored_once(store: Store, embeddings, tmp_path: Path) -> None:
+    o = str(tmp_path)
+    report = run(store, embeddings, tmp_path, [art("a", STORY, o), art("b", STORY + "  ", o)])
+    assert (report.added, report.duplicates) == (2, 1)
+    recs = records(store)
+    assert recs["b"]["dup_of"] == "a" and recs["b"]["dup_kind"] == "exact"
+    assert chunk_ids_by_article(store) == {"a": recs["a"]["chunks"]}
+    assert store.get_article("b")[0].text == STORY + "  "  # still shown, listed, removable
+    again = run(store, embeddings, tmp_path, [art("a", STORY, o), art("b", STORY + "  ", o)])
+    assert (again.unchanged, again.embedded_chunks) == (2, 0)
+
+
+def test_same_canonical_url_is_one_article(store: Store, embeddings, tmp_path: Path) -> None:
+    o = str(tmp_path)
+    first = art("a", TEXTS["a"], o, url="https://news.example/story")
+    second = art("b", TEXTS["b"], o, url="https://NEWS.example/story/?utm_source=feed#top")
+    report = run(store, embeddings, tmp_path, [first, second])
+    assert report.duplicates == 1
+    assert records(store)["b"]["dup_of"] == "a"
+    assert set(chunk_ids_by_article(store)) == {"a"}
+
+
+def test_near_duplicate_is_linked_not_merged(store: Store, embeddings, tmp_path: Path) -> None:
+    o = str(tmp_path)
+    wire = "(Reuters) - " + STORY.replace("Monday", "Tuesday") + " Reporting by A. Writer."
+    report = run(store, embeddings, tmp_path, [art("a", STORY, o), art("w", wire, o)])
+    assert (report.added, report.near_duplicates, report.duplicates) == (2, 1, 0)
+    assert records(store)["w"]["dup_of"] == "a" and records(store)["w"]["dup_kind"] == "near"
+    metas = store.chunks.get(where={"article_id": "w"}, include=["metadatas"])["metadatas"]
+    assert metas and all(m["dup_of"] == "a" for m in metas)  # retrieval collapses by this
+    other = run(store, embeddings, tmp_path, [art("a", STORY, o), art("c", TEXTS["c"], o)])
+    assert records(store)["c"]["dup_of"] == "" and other.near_duplicates == 0
+
+
+def test_removing_the_original_gives_its_copy_chunks(
+    store: Store, embeddings, tmp_path: Path
+) -> None:
+    o = str(tmp_path)
+    run(store, embeddings, tmp_path, [art("a", STORY, o), art("b", STORY, o)])
+    n = records(store)["a"]["chunks"]
+    report = run(store, embeddings, tmp_path, [art("b", STORY, o)])  # a's file is gone
+    assert report.removed == 1
+    recs = records(store)
+    assert set(recs) == {"b"} and recs["b"]["dup_kind"] == "" and recs["b"]["chunks"] == n
+    assert chunk_ids_by_article(store) == {"b": n} and report.chunks == n
+
+
+def test_remove_articles_promotes_copy(store: Store, embeddings, tmp_path: Path) -> None:
+    o = str(tmp_path)
+    run(store, embeddings, tmp_path, [art("a", STORY, o), art("b", STORY, o), art("c", STORY, o)])
+    remove_articles(["a"], store=store, embeddings=embeddings, count_tokens=embeddings.count_tokens)
+    recs = records(store)
+    # One copy takes over; the other now points at it: still stored once.
+    assert sorted(m["dup_kind"] for m in recs.values()) == ["", "exact"]
+    keeper = next(i for i, m in recs.items() if m["dup_kind"] == "")
+    assert set(chunk_ids_by_article(store)) == {keeper}
+
+
+def test_editing_the_original_frees_its_copy(store: Store, embeddings, tmp_path: Path) -> None:
+    o = str(tmp_path)
+    run(store, embeddings, tmp_path, [art("a", STORY, o), art("b", STORY, o)])
+    report = run(store, embeddings, tmp_path, [art("a", TEXTS["a"], o), art("b", STORY, o)])
+    assert (report.updated, report.unchanged) == (1, 1)
+    recs = records(store)
+    assert recs["b"]["dup_kind"] == "" and chunk_ids_by_article(store)["b"] == recs["b"]["chunks"]
+
+
+def test_an_edit_reembeds_only_the_chunks_it_changed(
+    store: Store, embeddings, tmp_path: Path
+) -> None:
+    counting = CountingEmbeddings(embeddings)
+    o = str(tmp_path)
+    whole_sentences = {"chunk_tokens": 32, "overlap_tokens": 0}
+    first = run(store, counting, tmp_path, [art("a", STORY, o)], **whole_sentences)
+    assert counting.texts == first.embedded_chunks == first.chunks >= 5
+    edited = STORY.replace("eighteen months", "two years, the engineers said")
+    counting.texts = 0
+    report = run(store, counting, tmp_path, [art("a", edited, o)], **whole_sentences)
+    assert report.updated == 1
+    assert counting.texts == report.embedded_chunks == 1  # only the last chunk changed
+    docs = store.chunks.get(where={"article_id": "a"}, include=["documents"])["documents"]
+    assert any("two years" in d for d in docs) and not any("eighteen" in d for d in docs)
+    retitled = Article(**{**art("a", edited, o).__dict__, "title": "New title"})
+    counting.texts = 0
+    report = run(store, counting, tmp_path, [retitled], **whole_sentences)
+    assert (report.updated, report.embedded_chunks, counting.texts) == (1, 0, 0)
+    metas = store.chunks.get(where={"article_id": "a"}, include=["metadatas"])["metadatas"]
+    assert {m["title"] for m in metas} == {"New title"}
+
+
+def test_only_rereads_the_given_paths(store: Store, embeddings, tmp_path: Path) -> None:
+    o = str(tmp_path)
+    items = [art(k, v, o, path=f"{o}/{k}.txt") for k, v in TEXTS.items()]
+    run(store, embeddings, tmp_path, items)
+    for k in ("a", "b", "c"):
+        (tmp_path / f"{k}.txt").write_text("x")
+    (tmp_path / "b.txt").unlink()  # b vanished; a changed; c untouched (not in `only`)
+    changed_a = art("a", TEXTS["a"] + " More.", o, path=f"{o}/a.txt")
+    loaded: list[str] = []
+
+    def load(target: str) -> list[Article]:
+        loaded.append(target)
+        return [changed_a] if target.endswith("a.txt") else []
+
+    report = index_sources(
+        [o],
+        store=store,
+        embeddings=embeddings,
+        count_tokens=embeddings.count_tokens,
+        load=load,
+        chunk_tokens=16,
+        overlap_tokens=4,
+        only=[f"{o}/a.txt", f"{o}/b.txt"],
+    )
+    assert loaded == [f"{o}/a.txt"]
+    assert (report.updated, report.removed, report.unchanged) == (1, 1, 0)
+    assert set(records(store)) == {"a", "c"}
+
+
+def test_repair_after_a_kill_mid_update(store: Store, embeddings, tmp_path: Path) -> None:
+    o = str(tmp_path)
+    marker = tmp_path / "index.dirty"
+    run(store, embeddings, tmp_path, articles(TEXTS, o))
+    # Killed mid-update of "a": one chunk gone, the record still has the old hash.
+    store.chunks.delete(ids=["a:0"])
+    # ...and before it reached another source, which the marker remembers.
+    other = tmp_path / "other"
+    other.mkdir()
+    marker.write_text(json.dumps({"pid": 1, "sources": [o, str(other)]}))
+    loaded: list[str] = []
+    notes: list[str] = []
+
+    def load(origin: str) -> list[Article]:
+        loaded.append(origin)
+        if origin == str(other):
+            return [art("z", STORY, str(other))]
+        return articles(TEXTS, o)
+
+    report = index_sources(
+        [o],
+        store=store,
+        embeddings=embeddings,
+        count_tokens=embeddings.count_tokens,
+        load=load,
+        chunk_tokens=16,
+        overlap_tokens=4,
+        dirty_marker=marker,
+        notify=notes.append,
+    )
+    assert loaded == [o, str(other)] and "interrupted" in notes[0]
+    assert (report.updated, report.unchanged, report.added) == (1, 2, 1)
+    recs = records(store)
+    assert chunk_ids_by_article(store) == {k: m["chunks"] for k, m in recs.items()}
+    assert not marker.exists()
+
+
+def test_a_source_that_failed_whole_is_remembered(store: Store, embeddings, tmp_path: Path) -> None:
+    manifest = Manifest(tmp_path / "manifest.json")
+    report = run(
+        store,
+        embeddings,
+        tmp_path,
+        [LoadError(str(tmp_path), "permission denied")],
+        manifest=manifest,
+    )
+    assert report.failed == [{"path": str(tmp_path), "error": "permission denied"}]
+    again = Manifest(tmp_path / "manifest.json")
+    assert again.failed_sources() == {str(tmp_path): "permission denied"}
+    run(store, embeddings, tmp_path, articles(TEXTS, str(tmp_path)), manifest=again)
+    assert Manifest(tmp_path / "manifest.json").failed_sources() == {}
+
+
+def test_excluded_items_are_skipped(store: Store, embeddings, tmp_path: Path) -> None:
+    manifest = Manifest(tmp_path / "manifest.json")
+    manifest.exclude("/x/b.txt")
+    report = run(store, embeddings, tmp_path, articles(TEXTS, str(tmp_path)), manifest=manifest)
+    assert report.added == 2 and store.get_article("b") is None

@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ingest.loaders import SUPPORTED_SUFFIXES, article_id, load
-from ingest.loaders.files import megabytes
+from ingest.loaders.files import human_size
 from qa.errors import LoadError
 from qa.types import Article
 
@@ -34,7 +35,7 @@ def split(items: Iterator[Article | LoadError]) -> tuple[list[Article], list[Loa
     return [x for x in got if isinstance(x, Article)], [x for x in got if isinstance(x, LoadError)]
 
 
-def one(source: str | Path, **kwargs: object) -> Article:
+def one(source: str | Path, **kwargs: Any) -> Article:
     """Load a single-article source and return its article."""
     articles, errors = split(load(str(source), **kwargs))
     assert errors == [], [str(e) for e in errors]
@@ -42,7 +43,7 @@ def one(source: str | Path, **kwargs: object) -> Article:
     return articles[0]
 
 
-def error_of(source: str | Path, **kwargs: object) -> LoadError:
+def error_of(source: str | Path, **kwargs: Any) -> LoadError:
     """Load a source that must fail as a whole and return its one error."""
     articles, errors = split(load(str(source), **kwargs))
     assert articles == []
@@ -114,10 +115,10 @@ def test_file_over_the_size_limit_is_one_error() -> None:
 
 
 def test_size_messages_use_readable_units() -> None:
-    assert megabytes(120 * 1024 * 1024) == "120 MB"
-    assert megabytes(50 * 1024 * 1024) == "50 MB"
-    assert megabytes(1536) == "1.5 KB"
-    assert megabytes(12) == "12 bytes"
+    assert human_size(120 * 1024 * 1024) == "120 MB"
+    assert human_size(50 * 1024 * 1024) == "50 MB"
+    assert human_size(1536) == "1.5 KB"
+    assert human_size(12) == "12 bytes"
 
 
 def test_unsupported_and_missing_files_are_errors(tmp_path: Path) -> None:
@@ -379,7 +380,8 @@ def test_rss_feed_entries() -> None:
     assert storm.path == path
     assert market.text.startswith("The city's fish market moved into a new hall on Tuesday")
     assert market.published == "2017-02-28T08:30:00"
-    assert [a.id for a in articles] == [article_id(path=path, record=n) for n in (1, 2)]
+    # Entries are keyed by their link, so a feed that grows at the top keeps its ids.
+    assert [a.id for a in articles] == [article_id(path=f"{path}#{a.url}") for a in articles]
 
 
 def test_atom_feed_entries() -> None:
@@ -603,7 +605,9 @@ def test_url_without_content_type_is_sniffed(server: str) -> None:
         ("/slow", {"timeout": 0.3}, "timed out after 0.3 s"),
     ],
 )
-def test_url_failures_are_one_error(server: str, path: str, kwargs: dict, reason: str) -> None:
+def test_url_failures_are_one_error(
+    server: str, path: str, kwargs: dict[str, Any], reason: str
+) -> None:
     e = error_of(f"{server}{path}", **kwargs)
     assert (e.where, e.reason) == (f"{server}{path}", reason)
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from ingest.index import index_sources
-from qa.retrieve import Filters, Retriever, diversify
+from qa.fusion import Fusion, diversify
+from qa.lexical import BM25Params, LexicalIndex
+from qa.retrieve import Filters, Retriever
 from qa.store import Store
 from qa.types import Article, Chunk, Hit
 
@@ -116,3 +118,181 @@ def test_diversify_caps_per_article_and_collapses_copies() -> None:
         hit("c:0", "c", "Unrelated fresh article text.", 0.5),
     ]
     assert [h.chunk.id for h in diversify(hits, 5, per_article=2)] == ["a:0", "a:1", "c:0"]
+
+
+def test_time_words_in_the_question_filter_by_date(retriever: Retriever) -> None:
+    # The newest article is 2017-03-21 (a Tuesday): "this week" is 03-20..03-21.
+    hits = retriever.search("heavy snow this week", k=4)
+    assert {h.chunk.article_id for h in hits} <= {"q3", "q4"}
+    assert hits[0].chunk.article_id == "q4"
+    hits = retriever.search("snow in February 2017", k=4)
+    assert [h.chunk.article_id for h in hits] == ["q1"]
+    # A date outside the index's span talks about events, not publication: no filter.
+    hits = retriever.search("heavy snow in 1995", k=2)
+    assert {h.chunk.article_id for h in hits} == {"q2", "q4"}
+    retriever.time_words = False
+    hits = retriever.search("heavy snow this week", k=2)
+    assert {h.chunk.article_id for h in hits} == {"q2", "q4"}
+
+
+def test_time_words_narrow_but_never_widen_explicit_filters(retriever: Retriever) -> None:
+    strict = Filters(since="2017-03-06")
+    hits = retriever.search("snow in March 2017", k=4, filters=strict)
+    assert {h.chunk.article_id for h in hits} <= {"q3", "q4"}
+    query, narrowed = retriever.resolve_time_words("snow in March 2017", strict)
+    assert query == "snow"
+    assert (narrowed.since, narrowed.until) == ("2017-03-06", "2017-03-31")
+    assert not narrowed.keep_undated  # the user's own dates stay strict
+
+
+def test_undated_articles_pass_guessed_dates_but_not_typed_ones(
+    retriever: Retriever, embeddings, tmp_path: Path
+) -> None:
+    (tmp_path / "u").mkdir()
+    undated = Article(
+        id="u1", text="Heavy snow buried the valley villages.", origin=str(tmp_path / "u")
+    )
+    index_sources(
+        [str(tmp_path / "u")],
+        store=retriever.store,
+        embeddings=embeddings,
+        count_tokens=embeddings.count_tokens,
+        load=lambda o: [undated],
+    )
+    retriever.store.bump_generation()
+    guessed = {h.chunk.article_id for h in retriever.search("heavy snow this week", k=4)}
+    assert "u1" in guessed and "q2" not in guessed
+    typed = retriever.search("heavy snow", k=4, filters=Filters(since="2017-03-20"))
+    assert {h.chunk.article_id for h in typed} == {"q3", "q4"}  # u1 and q2 are out
+
+
+def test_convex_and_rrf_fusion_both_rank_the_exact_match_first(retriever: Retriever) -> None:
+    for fusion in (Fusion("convex", 0.5), Fusion("rrf", 0.5, 60), Fusion("convex", 0.9)):
+        retriever.fusion = fusion
+        hits = retriever.search("XR-7731 revenue quarter", k=2)
+        assert hits[0].chunk.article_id == "q1", fusion
+        assert hits[0].score >= hits[-1].score
+
+
+def test_lexical_weight_moves_the_ranking(retriever: Retriever) -> None:
+    # "closed" is in both snow stories; "blizzard mountains schools" only in q4's words, while
+    # the dense side reads q2 and q4 as the same weather story.
+    q = "roads closed"
+    retriever.fusion = Fusion("convex", 1.0)
+    lexical_only = [h.chunk.article_id for h in retriever.search(q, k=2)]
+    retriever.fusion = Fusion("convex", 0.0)
+    dense_only = [h.chunk.article_id for h in retriever.search(q, k=2)]
+    assert lexical_only[0] == "q2"  # "closed roads": both words in q2 only
+    assert set(dense_only) == {"q2", "q4"}
+
+
+def test_fusion_math_by_hand() -> None:
+    cos = {"a": 0.9, "b": 0.5, "c": 0.1}
+    bm = {"a": 0.0, "b": 10.0, "c": 5.0}
+    convex = Fusion("convex", 0.5).fuse(["a", "b"], ["b", "c"], cos, bm)
+    # cosine min-max: a=1, b=0.5, c=0; bm25 / max: a=0, b=1, c=0.5
+    assert convex == pytest.approx({"a": 0.5, "b": 0.75, "c": 0.25})
+    rrf = Fusion("rrf", 0.5, 60).fuse(["a", "b"], ["b", "c"], cos, bm)
+    assert rrf == pytest.approx({"a": 1 / 61, "b": 1 / 62 + 1 / 61, "c": 1 / 62})
+    assert Fusion("convex", 0.5).fuse(["a"], [], cos, bm) == {"a": 1.0}
+    assert Fusion("convex").fuse([], [], cos, bm) == {}
+
+
+def test_hits_carry_cosine_also_when_only_lexical_found_them(retriever: Retriever) -> None:
+    retriever.use_dense = False
+    hit = retriever.search("blizzard schools", k=1)[0]
+    assert hit.chunk.article_id == "q4"
+    assert hit.meta["cosine"] > 0.3
+
+
+def test_bm25_kept_in_step_through_reindex_and_remove(app, tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Zorblax industries announced a merger with Quintech.\n")
+    (folder / "b.txt").write_text("The city council approved the new bicycle lanes.\n")
+    app.index([str(folder)])
+    r = app.retriever
+    r.use_dense = False
+    assert r.search("Zorblax merger", k=1)[0].meta["title"]
+    (folder / "a.txt").write_text("Glimmerdyne industries announced a merger with Quintech.\n")
+    app.reindex()
+    assert r.search("Zorblax", k=3) == []
+    assert r.search("Glimmerdyne", k=1)[0].chunk.text.startswith("Glimmerdyne")
+    # A second process (a fresh Retriever on the saved BM25 files) sees the same state.
+    from qa.retrieve import Retriever as R
+
+    other = R(app.store, app.embeddings, lexical_dir=r.lexical_dir, dense=False)
+    assert other.search("Glimmerdyne", k=1)[0].chunk.text.startswith("Glimmerdyne")
+    app.remove(str(folder / "a.txt"))
+    assert r.search("Glimmerdyne", k=3) == []
+    assert other.search("Glimmerdyne", k=3) == []
+    assert r.search("bicycle lanes", k=1)[0].chunk.text.startswith("The city council")
+
+
+def test_lexical_index_with_other_params_is_rebuilt(tmp_path: Path) -> None:
+    rows = [("a:0", "alpha beta", {"day": 20170301, "source": "x", "title": "T"})]
+    LexicalIndex.build(rows).save(tmp_path / "bm25", "g1")
+    assert LexicalIndex.load(tmp_path / "bm25") is not None
+    assert LexicalIndex.load(tmp_path / "bm25", BM25Params(k1=2.0)) is None
+
+
+def test_lexical_mask_is_vectorized_metadata_filter() -> None:
+    rows = [
+        ("a:0", "snow", {"day": 20170301, "source": "x"}),
+        ("b:0", "snow", {"day": 0, "source": "y"}),
+        ("c:0", "snow", {"day": 20170310, "source": "y"}),
+    ]
+    ix = LexicalIndex.build(rows)
+    assert ix.mask() is None
+    assert ix.mask(sources=["y"]).tolist() == [0, 1, 1]
+    assert ix.mask(since_day=20170305).tolist() == [0, 0, 1]
+    assert ix.mask(since_day=20170305, keep_undated=True).tolist() == [0, 1, 1]
+    assert ix.mask(sources=["x"], until_day=20170305).tolist() == [1, 0, 0]
+    assert [c for c, _ in ix.search("snow", 3, ix.mask(sources=["y"]))] in (
+        ["b:0", "c:0"],
+        ["c:0", "b:0"],
+    )
+    assert ix.date_span() == (20170301, 20170310)
+
+
+def test_diversify_prefers_new_articles_when_decay_applies() -> None:
+    def hit(cid: str, aid: str, text: str, score: float) -> Hit:
+        return Hit(Chunk(cid, aid, 0, text, 0, len(text)), score, {})
+
+    hits = [
+        hit("a:0", "a", "first distinct text about one thing", 1.0),
+        hit("a:1", "a", "second distinct text about other matters", 0.95),
+        hit("b:0", "b", "third distinct text from another outlet", 0.9),
+    ]
+    assert [h.chunk.id for h in diversify(hits, 2)] == ["a:0", "a:1"]
+    assert [h.chunk.id for h in diversify(hits, 2, article_decay=0.8)] == ["a:0", "b:0"]
+    assert [h.chunk.id for h in diversify(hits, 3, per_article=1)] == ["a:0", "b:0"]
+
+
+def test_diversify_collapses_near_duplicate_stories() -> None:
+    def hit(cid: str, aid: str, text: str, score: float, group: str = "") -> Hit:
+        return Hit(Chunk(cid, aid, 0, text, 0, len(text)), score, {"dup_of": group})
+
+    hits = [
+        hit("a:0", "a", "wire story about the vote, as first told", 1.0),
+        hit("b:0", "b", "a rewritten telling of the same wire story", 0.9, group="a"),
+        hit("b:1", "b", "another rewritten part of that telling", 0.85, group="a"),
+        hit("c:0", "c", "an unrelated story on the weather", 0.5),
+    ]
+    # One story (a and its near-copy b) gets at most per_article chunks.
+    assert [h.chunk.id for h in diversify(hits, 3, per_article=2)] == ["a:0", "b:0", "c:0"]
+
+
+def test_narrow_filters_fall_back_to_chromas_own_filter(
+    retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qa.retrieve
+
+    expected = [h.chunk.article_id for h in retriever.search("snow", k=4, filters=NARROW)]
+    monkeypatch.setattr(qa.retrieve, "POST_FILTER_MAX", 1)  # every filter is "narrow" now
+    retriever.use_lexical = False  # the dense side alone must still honour the filter
+    got = retriever.search("snow", k=4, filters=NARROW)
+    assert [h.chunk.article_id for h in got] == expected == ["q2"]
+
+
+NARROW = Filters(sources=("bbc.co.uk",))

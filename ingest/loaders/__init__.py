@@ -34,7 +34,10 @@ def _files(root: Path, *, max_bytes: int) -> Iterator[Article | LoadError]:
     errors: list[LoadError] = []
     seen: set[Path] = set()
     for path in walk(root, errors):
-        real = path.resolve()
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: load_file reports it by path
+            real = path
         if real in seen:  # the same file reached again through a symlink
             continue
         seen.add(real)
@@ -52,7 +55,8 @@ def load(
     A record that fails inside a good file is reported as "{file}:{n}" (n: line for JSONL/CSV,
     record number for JSON lists and feed entries).
     """
-    if not source.strip():
+    source = source.strip()
+    if not source:
         yield LoadError(source, "empty source")
         return
     if is_url(source):

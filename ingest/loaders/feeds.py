@@ -64,8 +64,11 @@ def feed_articles(
     site = parsed.feed.get("link") or url or path
     for number, entry in enumerate(parsed.entries, 1):
         link = str(entry.get("link") or "")
+        guid = str(entry.get("id") or link)
         if path:
-            key = article_id(path=path, record=number)
+            # Keyed by guid/link, not position: a feed grows at the top, and re-indexing it
+            # must add only the new entries.
+            key = article_id(path=f"{path}#{guid}" if guid else f"{path}#{number}")
         else:
             key = article_id(url=link) if link else article_id(url=where, record=number)
         try:

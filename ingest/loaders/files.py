@@ -36,7 +36,7 @@ def suffix_of(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def megabytes(size: int) -> str:
+def human_size(size: int) -> str:
     """Return a byte count for messages: "120 MB", "1.5 KB", "300 bytes"."""
     for unit, scale in (("MB", 1024**2), ("KB", 1024)):
         if size >= scale:
@@ -138,8 +138,8 @@ def load_file(path: Path, *, origin: str, max_bytes: int) -> Iterator[Article | 
             return
         size = path.stat().st_size
         if size > max_bytes:
-            limit = megabytes(max_bytes)
-            raise LoadError(where, f"file is {megabytes(size)}, over the {limit} limit")
+            limit = human_size(max_bytes)
+            raise LoadError(where, f"file is {human_size(size)}, over the {limit} limit")
         if size == 0:
             raise LoadError(where, "empty file")
         yield from _whole_file_articles(path, suffix, path.read_bytes(), origin)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ingest.loaders.articles import article_id, build_article, title_from_text
 from ingest.loaders.decode import decode_bytes
 from ingest.loaders.feeds import feed_articles, looks_like_feed
-from ingest.loaders.files import megabytes
+from ingest.loaders.files import human_size
 from ingest.loaders.html import extract_page
 from ingest.normalize import is_url
 from qa.errors import LoadError
@@ -34,7 +34,9 @@ class Fetched:
 
 
 def _too_big(url: str, size: int, max_bytes: int) -> LoadError:
-    return LoadError(url, f"response is over the {megabytes(max_bytes)} limit ({megabytes(size)}+)")
+    return LoadError(
+        url, f"response is over the {human_size(max_bytes)} limit ({human_size(size)}+)"
+    )
 
 
 def fetch(url: str, *, max_bytes: int, timeout: float) -> Fetched:

@@ -1,0 +1,219 @@
+"""End-to-end `index` of the news corpus against the raw encode speed of the model, and peak RSS.
+
+    .venv/bin/python bench/ingest_throughput.py [--backend onnx-int8] [--sample 512] [--copies 1 4]
+
+One run, side by side:
+1. raw encode throughput of the embedding path in use (`embed_documents` on a sample of the
+   corpus chunks, as `index` chunks them), and of torch (today's path) on the same sample;
+2. for each --copies N, a fresh child process runs `App.index` on the corpus repeated N times
+   (copy k > 1 gets other record ids, another URL host and a "(copy k)" first line, so it is new
+   to the store and to duplicate detection) into a new index, with a new embedding cache;
+   it reports wall and CPU seconds, chunks embedded, and its peak RSS (ru_maxrss);
+3. raw encode again (the machine is shared: the two raw runs bracket the index runs).
+
+The end-to-end rate is chunks embedded / wall seconds of the whole `index` (load, clean,
+chunk, deduplicate, embed, write Chroma, rebuild BM25). Copies after the first repeat most
+chunk texts, which the content-hash cache serves without embedding: that run measures memory,
+not speed. Needs ../shared/corpus; exits with a note when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.app import quiet_environment  # noqa: E402
+
+quiet_environment()
+
+from qa.settings import Settings  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "news-articles-2017.csv.gz"
+MODELS = ROOT / "bench" / ".cache" / "models"  # exported ONNX files, reused across runs
+
+
+def repeated_corpus(copies: int, folder: Path) -> Path:
+    """The corpus written `copies` times into one .csv.gz, streamed row by row."""
+    if copies == 1:
+        return CORPUS
+    out = folder / f"news-x{copies}.csv.gz"
+    csv.field_size_limit(1 << 30)
+    with gzip.open(out, "wt", encoding="utf-8", newline="") as dst:
+        writer: Any = None
+        for k in range(1, copies + 1):
+            with gzip.open(CORPUS, "rt", encoding="utf-8", newline="") as src:
+                for row in csv.DictReader(src):
+                    if writer is None:
+                        writer = csv.DictWriter(dst, fieldnames=list(row))
+                        writer.writeheader()
+                    if k > 1:
+                        row["article_id"] = f"{row['article_id']}-copy{k}"
+                        link = row.get("article_source_link") or ""
+                        row["article_source_link"] = link.replace("://", f"://copy{k}.", 1)
+                        if row.get("text"):
+                            row["text"] = f"(copy {k})\n\n{row['text']}"
+                    writer.writerow(row)
+    return out
+
+
+def child(args: argparse.Namespace) -> None:
+    """Index one corpus file into a fresh index; print one JSON line of measurements."""
+    from qa.app import App
+    from qa.backends import make_embeddings
+    from qa.embed_cache import CachedEmbeddings
+
+    work = Path(args.workdir)
+    settings = Settings(
+        data_dir=work / "index",
+        cache_dir=MODELS,
+        embedding_backend=args.backend,
+        llm="extractive",
+    )
+    app = App(settings)
+    inner = make_embeddings(settings, cache=False)
+    inner.warm()  # type: ignore[attr-defined]  # model load/export is not part of indexing
+    app.__dict__["embeddings"] = CachedEmbeddings(inner, work / "embeddings.sqlite")
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    w, c = time.perf_counter(), time.process_time()
+    report = app.index([args.corpus])
+    wall, cpu = time.perf_counter() - w, time.process_time() - c
+    print(
+        json.dumps(
+            {
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "embedded_chunks": report.embedded_chunks,
+                "chunks": report.chunks,
+                "articles": report.added + report.updated,
+                "rss_before_mb": rss0 / 1024,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def sample_chunks(n: int, count_tokens: Any) -> list[str]:
+    """n chunk texts spread evenly over the corpus, chunked as `index` chunks them."""
+    from ingest.chunking import chunk
+    from ingest.loaders import load
+    from qa.types import Article
+
+    texts: list[str] = []
+    for item in load(str(CORPUS)):
+        if isinstance(item, Article):
+            texts.extend(c.text for c in chunk(item.id, item.text, count_tokens=count_tokens))
+    step = max(1, len(texts) // n)
+    return texts[::step][:n]
+
+
+def raw_rate(model: Any, texts: list[str]) -> tuple[float, float]:
+    """(chunks per wall second, chunks per CPU second) of embed_documents on texts."""
+    w, c = time.perf_counter(), time.process_time()
+    model.embed_documents(texts)
+    return len(texts) / (time.perf_counter() - w), len(texts) / (time.process_time() - c)
+
+
+def main() -> None:
+    """Raw encode, the index runs in child processes, raw encode again; print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", default=Settings().embedding_backend)
+    ap.add_argument("--sample", type=int, default=512, help="chunks in the raw encode sample")
+    ap.add_argument("--copies", type=int, nargs="+", default=[1, 4])
+    ap.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--corpus", help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+    if not CORPUS.is_file():
+        print(f"skipped: {CORPUS} is missing")
+        return
+
+    from qa.backends import make_embeddings
+
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    path = make_embeddings(Settings(embedding_backend=args.backend, cache_dir=MODELS), cache=False)
+    path.warm()  # type: ignore[attr-defined]
+    torch = None
+    if not args.no_torch:
+        torch = make_embeddings(Settings(embedding_backend="torch"), cache=False)
+        torch.warm()  # type: ignore[attr-defined]
+    texts = sample_chunks(args.sample, path.count_tokens)  # type: ignore[attr-defined]
+    raw: dict[str, list[tuple[float, float]]] = {args.backend: [], "torch": []}
+
+    def measure_raw() -> None:
+        raw[args.backend].append(raw_rate(path, texts))
+        if torch is not None:
+            raw["torch"].append(raw_rate(torch, texts))
+
+    measure_raw()
+    runs: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="aq-ingest-") as tmp:
+        for copies in args.copies:
+            work = Path(tmp) / f"x{copies}"
+            work.mkdir()
+            corpus = repeated_corpus(copies, Path(tmp))
+            cmd = [sys.executable, __file__, "--child", "--backend", args.backend]
+            cmd += ["--corpus", str(corpus), "--workdir", str(work)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            runs[copies] = json.loads(out.strip().splitlines()[-1])
+            r = runs[copies]
+            print(
+                f"x{copies}: {r['embedded_chunks']} chunks embedded of {r['chunks']} stored, "
+                f"{r['wall_s']:.0f}s wall, {r['cpu_s']:.0f}s CPU, peak RSS "
+                f"{r['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+    measure_raw()
+
+    def mean(rates: list[tuple[float, float]], i: int) -> float:
+        return statistics.mean(r[i] for r in rates)
+
+    raw_wall, raw_cpu = mean(raw[args.backend], 0), mean(raw[args.backend], 1)
+    print(f"\nraw encode sample: {len(texts)} chunks; rates are the mean of the bracketing runs")
+    print("\n| measure | chunks/s (wall) | chunks per CPU-s |")
+    print("| --- | ---: | ---: |")
+    if raw["torch"]:
+        print(f"| raw encode, torch | {mean(raw['torch'], 0):.1f} | {mean(raw['torch'], 1):.1f} |")
+    print(f"| raw encode, {args.backend} | {raw_wall:.1f} | {raw_cpu:.1f} |")
+    first = runs.get(args.copies[0])
+    if first:
+        e2e_wall = first["embedded_chunks"] / first["wall_s"]
+        e2e_cpu = first["embedded_chunks"] / first["cpu_s"]
+        print(f"| index x{args.copies[0]} end to end | {e2e_wall:.1f} | {e2e_cpu:.1f} |")
+        print(
+            f"\nend to end / raw encode: {e2e_wall / raw_wall:.2f} (wall), "
+            f"{e2e_cpu / raw_cpu:.2f} (CPU)"
+        )
+    if raw["torch"]:
+        print(
+            f"{args.backend} raw / torch raw: {raw_wall / mean(raw['torch'], 0):.2f} (wall), "
+            f"{raw_cpu / mean(raw['torch'], 1):.2f} (CPU)"
+        )
+    print("\n| corpus | articles | chunks stored | chunks embedded | wall s | peak RSS MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for copies, r in runs.items():
+        print(
+            f"| x{copies} | {r['articles']} | {r['chunks']} | {r['embedded_chunks']} "
+            f"| {r['wall_s']:.0f} | {r['peak_rss_mb']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Overlap the stages of indexing: loading and chunking run while earlier chunks are embedded.
+
+Embedding is most of the cost of `index` on a CPU, and the rest (parsing, cleaning, chunking,
+duplicate detection, store writes) is single-threaded Python that leaves a core idle when run in
+turn with it. Two bounded stages fix that without changing the write path's logic:
+
+- `prefetch(load)` reads and parses sources in a background thread, a bounded number of
+  articles ahead of the consumer;
+- `EmbedAhead` embeds the chunk texts it is told about (`hint`) in a background thread, in
+  batches cut by token length, so when the write path asks for their vectors they are ready.
+
+Both are bounded (a few hundred articles or chunks), so memory stays flat as a corpus grows.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from langchain_core.embeddings import Embeddings
+
+T = TypeVar("T")
+
+_DONE = object()
+
+
+def prefetch(items: Iterable[T], depth: int = 256) -> Iterator[T]:
+    """Iterate `items` in a background thread, at most `depth` items ahead of the consumer.
+
+    Exceptions raised by the producer are re-raised in the consumer. Closing the returned
+    generator early stops the producer at its next item.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as e:  # handed to the consumer, which raises it where it reads
+            q.put(_Failure(e))
+
+    worker = threading.Thread(target=produce, name="articleqa-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def prefetching(
+    load: Callable[[str], Iterable[T]], depth: int = 256
+) -> Callable[[str], Iterator[T]]:
+    """Wrap a loader (source -> articles) so each source is read ahead in a background thread."""
+
+    def wrapped(source: str) -> Iterator[T]:
+        return prefetch(load(source), depth)
+
+    return wrapped
+
+
+class EmbedAhead(Embeddings):
+    """Embeddings that start on hinted texts in a background thread, before they are asked for.
+
+    `hint(texts)` queues texts (blocking while more than `max_ahead` wait, which bounds memory
+    and keeps the producer at most that far ahead); a worker thread embeds them in batches of up
+    to `batch` texts, which the inner model sorts and pads by token length. `embed_documents`
+    returns ready vectors, waits for ones being computed, and embeds any others itself.
+    The worker exits when idle, so an EmbedAhead needs no closing.
+    """
+
+    def __init__(
+        self,
+        inner: Embeddings,
+        *,
+        batch: int = 64,
+        max_ahead: int = 1024,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        self.inner = inner
+        self.batch = batch
+        self.max_ahead = max_ahead
+        self.idle_seconds = idle_seconds
+        self._todo: OrderedDict[str, None] = OrderedDict()  # hinted, not started
+        self._running: set[str] = set()  # being embedded by the worker now
+        self._ready: OrderedDict[str, list[float]] = OrderedDict()  # embedded, not taken
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self.ahead_hits = 0  # texts served from the worker's results (for tests and benches)
+
+    # -- producer side ------------------------------------------------------------------------
+    def hint(self, texts: Sequence[str]) -> None:
+        """Queue texts that will be asked for soon (duplicates and known ones are skipped)."""
+        with self._cond:
+            for text in texts:
+                if text in self._todo or text in self._running or text in self._ready:
+                    continue
+                while len(self._todo) >= self.max_ahead:
+                    self._ensure_worker()
+                    self._cond.wait(timeout=0.5)
+                self._todo[text] = None
+            # Results nobody asked for (a run that stopped early) must not pile up.
+            while len(self._ready) > 2 * self.max_ahead:
+                self._ready.popitem(last=False)
+            if self._todo:
+                self._ensure_worker()
+                self._cond.notify_all()
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(
+                target=self._work, name="articleqa-embed-ahead", daemon=True
+            )
+            self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                if not self._todo and not self._cond.wait_for(
+                    lambda: bool(self._todo), timeout=self.idle_seconds
+                ):
+                    self._worker = None
+                    return
+                texts: list[str] = []
+                while self._todo and len(texts) < self.batch:
+                    texts.append(self._todo.popitem(last=False)[0])
+                self._running.update(texts)
+            try:
+                vectors = self.inner.embed_documents(texts)
+            except BaseException as e:  # the consumer raises it when it asks for these texts
+                with self._cond:
+                    self._running.difference_update(texts)
+                    self._error = e
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._running.difference_update(texts)
+                self._ready.update(zip(texts, vectors, strict=True))
+                self._cond.notify_all()
+
+    # -- consumer side ------------------------------------------------------------------------
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors for texts: taken from the worker when hinted, embedded here otherwise."""
+        if not texts:
+            return []
+        found: dict[str, list[float]] = {}
+        with self._cond:
+            # Texts the worker has not started are cheaper to do here than to wait for.
+            mine = [t for t in dict.fromkeys(texts) if t in self._todo]
+            for t in mine:
+                del self._todo[t]
+            wanted = list(dict.fromkeys(texts))
+            while True:
+                if self._error is not None:
+                    error, self._error = self._error, None
+                    raise error
+                for t in wanted:
+                    if t in self._ready:
+                        found[t] = self._ready.pop(t)
+                if not any(t in self._running for t in wanted if t not in found):
+                    break
+                self._cond.wait(timeout=0.5)
+        self.ahead_hits += len(found)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            found.update(zip(missing, self.inner.embed_documents(missing), strict=True))
+        return [found[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Questions are never hinted: straight to the inner model."""
+        return self.inner.embed_query(text)
+
+    def __getattr__(self, name: str) -> Any:
+        # count_tokens, model_path, warm... belong to the inner model.
+        if name.startswith("__") or name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+def hint(embeddings: Embeddings, texts: Sequence[str]) -> None:
+    """Tell embeddings which texts it will be asked for, if it can start early (else nothing)."""
+    ahead = getattr(embeddings, "hint", None)
+    if callable(ahead) and texts:
+        ahead(texts)

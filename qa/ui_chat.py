@@ -1,0 +1,348 @@
+"""The Chat tab: streamed answers, clickable citations, the source panel, filters.
+
+The conversation lives in a per-session `gr.State` as a list of turns (question, Answer); the
+chat messages and the source panel are rendered from it, so a citation in an old answer still
+opens that answer's sources, and follow-ups get the same history the CLI gives them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qa.app import App
+from qa.errors import ArticleQAError, ConfigError, EmptyIndexError
+from qa.render import answer_text
+from qa.retrieve import Filters
+from qa.rewrite import Turn
+from qa.settings import LLMBackend
+from qa.types import Answer
+from qa.ui_render import answer_markdown, draft_markdown, md_text, sources_html
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+BACKENDS: tuple[LLMBackend, ...] = ("local", "openai", "ollama", "extractive")
+CHAT_QUEUE = "chat"  # one answer at a time: llama.cpp models are not safe to share
+
+
+class Models:
+    """The answer backends a session may pick, each built once on first use."""
+
+    def __init__(self, app: App):
+        self.app = app
+        self._built: dict[str, BaseChatModel | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, backend: str) -> BaseChatModel | None:
+        """The chat model for a backend name (the App's own for its configured backend)."""
+        if backend == self.app.settings.llm:
+            return self.app.llm
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown answer backend {backend!r}")
+        with self._lock:
+            if backend not in self._built:
+                from qa.backends import make_llm
+
+                self._built[backend] = make_llm(
+                    self.app.settings.model_copy(update={"llm": backend})
+                )
+            return self._built[backend]
+
+
+@dataclass
+class Exchange:
+    """One question and what came back: an Answer, or a one-line error."""
+
+    question: str
+    answer: Answer | None = None
+    error: str = ""
+
+
+@dataclass
+class Options:
+    """What the filter and advanced controls say for one question."""
+
+    sources: tuple[str, ...] = ()
+    since: str = ""
+    until: str = ""
+    backend: str = ""
+    k: int = 5
+
+
+def to_date(value: object, name: str) -> str:
+    """An ISO date from a date picker value (string or timestamp); "" when empty."""
+    from ingest.normalize import parse_date
+
+    if value in (None, ""):
+        return ""
+    iso = parse_date(value)
+    if not iso:
+        raise ConfigError(f"{name}: cannot read {value!r} as a date")
+    return iso[:10]
+
+
+def history_of(convo: list[Exchange]) -> list[Turn]:
+    """The conversation as role/content turns for follow-up questions."""
+    turns: list[Turn] = []
+    for ex in convo:
+        if ex.answer is not None:
+            turns.append(Turn(role="user", content=ex.question))
+            turns.append(Turn(role="assistant", content=ex.answer.text))
+    return turns
+
+
+def messages(convo: list[Exchange]) -> list[dict[str, str]]:
+    """The Chatbot's messages for the conversation (user text is escaped like article text)."""
+    out = []
+    for turn, ex in enumerate(convo):
+        out.append({"role": "user", "content": md_text(ex.question)})
+        if ex.answer is not None:
+            out.append({"role": "assistant", "content": answer_markdown(ex.answer, turn)})
+        else:
+            out.append({"role": "assistant", "content": f"**Error:** {md_text(ex.error)}"})
+    return out
+
+
+def panel(app: App, ex: Exchange | None, active: int | None = None) -> str:
+    """The source panel for one exchange, with the cited articles' stored text."""
+    ans = ex.answer if ex is not None else None
+    texts: dict[str, str] = {}
+    if ans is not None:
+        for c in ans.citations:
+            if c.article_id not in texts:
+                got = app.store.get_article(c.article_id)
+                texts[c.article_id] = got[0].text if got else ""
+    return sources_html(ans, texts, active=active)
+
+
+def ask(
+    app: App, models: Models, question: str, convo: list[Exchange], opts: Options
+) -> Iterator[tuple[list[dict[str, str]], str | None, Exchange | None]]:
+    """Answer one question: yield (messages, panel html or None, finished exchange or None)
+    as the answer streams; the last item carries the finished exchange."""
+    base = messages(convo)
+    pending = [*base, {"role": "user", "content": md_text(question)}]
+    yield [*pending, {"role": "assistant", "content": draft_markdown("")}], None, None
+    try:
+        app.require_articles()
+        filters = Filters(opts.sources, opts.since, opts.until)
+        llm = models.get(opts.backend or app.settings.llm)
+        from qa.answer import stream_answer
+
+        draft = ""
+        final: Answer | None = None
+        for item in stream_answer(
+            question,
+            retriever=app.retriever,
+            llm=llm,
+            history=history_of(convo),
+            k=opts.k,
+            filters=filters,
+            min_relevance=app.settings.min_relevance,
+        ):
+            if isinstance(item, Answer):
+                final = item
+            else:
+                draft += item
+                yield (
+                    [*pending, {"role": "assistant", "content": draft_markdown(draft)}],
+                    None,
+                    None,
+                )
+        assert final is not None
+        ex = Exchange(question, final)
+    except EmptyIndexError:
+        ex = Exchange(question, error="nothing is indexed yet: add articles in the Library tab")
+    except ArticleQAError as e:
+        ex = Exchange(question, error=str(e))
+    except Exception as e:  # a remote backend's own errors (connection refused, bad key...)
+        ex = Exchange(question, error=f"the answer backend failed: {type(e).__name__}: {e}")
+    done = [*convo, ex]
+    yield messages(done), panel(app, ex), ex
+
+
+def build_chat(app: App, models: Models, k_default: int) -> dict[str, Any]:
+    """The Chat tab's components and events (inside an open Blocks); returns the components
+    other tabs refresh (filter choices, examples)."""
+    import gradio as gr
+
+    convo = gr.State([])
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=420):
+            chatbot = gr.Chatbot(
+                elem_id="aq-chat",
+                height=520,
+                sanitize_html=True,
+                allow_tags=False,
+                latex_delimiters=[],
+                feedback_options=None,
+                buttons=[],  # no share (it uploads to the Hub) and no raw-markup copy
+                placeholder="**Ask about your articles.** Answers quote the articles they come "
+                "from; click a [n] to see the passage.",
+                show_label=False,
+            )
+            with gr.Row():
+                box = gr.Textbox(
+                    placeholder="Ask a question about the indexed articles…",
+                    show_label=False,
+                    scale=5,
+                    elem_id="aq-question",
+                    autofocus=True,
+                )
+                send = gr.Button("Ask", variant="primary", scale=1, elem_id="aq-send")
+            with gr.Row():
+                regen = gr.Button("Regenerate", size="sm", elem_id="aq-regenerate")
+                copy = gr.Button("Copy answer", size="sm", elem_id="aq-copy")
+                clear = gr.Button("Clear", size="sm", elem_id="aq-clear")
+        with gr.Column(scale=2, min_width=320):
+            with gr.Accordion("Filters", open=True):
+                sources = gr.Dropdown(
+                    [], multiselect=True, label="Sources", elem_id="aq-sources-filter"
+                )
+                since = gr.DateTime(
+                    include_time=False, type="string", label="From", elem_id="aq-since"
+                )
+                until = gr.DateTime(
+                    include_time=False, type="string", label="To", elem_id="aq-until"
+                )
+                with gr.Accordion("Advanced", open=False):
+                    backend = gr.Radio(
+                        list(BACKENDS),
+                        value=app.settings.llm,
+                        label="Answer backend",
+                        elem_id="aq-backend",
+                    )
+                    k = gr.Slider(1, 20, value=k_default, step=1, label="Passages per question")
+            gr.Markdown("### Sources")
+            panel_html = gr.HTML(
+                sources_html(None, {}), elem_id="aq-sources", js_on_load=None, max_height=640
+            )
+    plain = gr.Textbox(visible="hidden", elem_id="aq-plain")
+    cite_target = gr.Textbox(visible="hidden", elem_id="aq-cite-target")
+    cite_btn = gr.Button("cite", visible="hidden", elem_id="aq-cite-btn")
+
+    controls = [sources, since, until, backend, k]
+    outputs = [chatbot, convo, panel_html, plain, box]
+
+    def run(
+        question: str,
+        turns: list[Exchange],
+        src: list[str] | None,
+        lo: object,
+        hi: object,
+        be: str,
+        kk: float,
+    ) -> Iterator[tuple[Any, ...]]:
+        question = (question or "").strip()
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        try:
+            opts = Options(tuple(src or ()), to_date(lo, "From"), to_date(hi, "To"), be, int(kk))
+        except ConfigError as e:
+            raise gr.Error(str(e)) from None
+        for msgs, html, ex in ask(app, models, question, turns, opts):
+            if ex is None:
+                yield msgs, gr.skip(), gr.skip(), gr.skip(), ""
+            else:
+                text = answer_text(ex.answer) if ex.answer else ex.error
+                yield msgs, [*turns, ex], html, text, ""
+
+    def regenerate(
+        turns: list[Exchange], src: list[str] | None, lo: object, hi: object, be: str, kk: float
+    ) -> Iterator[tuple[Any, ...]]:
+        if not turns:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        yield from run(turns[-1].question, turns[:-1], src, lo, hi, be, kk)
+
+    def from_example(
+        turns: list[Exchange],
+        src: list[str] | None,
+        lo: object,
+        hi: object,
+        be: str,
+        kk: float,
+        evt: gr.SelectData,
+    ) -> Iterator[tuple[Any, ...]]:
+        value = evt.value if isinstance(evt.value, dict) else {}
+        yield from run(str(value.get("text", "")), turns, src, lo, hi, be, kk)
+
+    # Gradio finds the event-data parameter by its evaluated type hint; with postponed
+    # annotations "gr.SelectData" cannot be resolved from this module's globals.
+    from_example.__annotations__["evt"] = gr.SelectData
+
+    def show_citation(target: str, turns: list[Exchange]) -> Any:
+        try:
+            turn, n = (int(x) for x in (target or "").split("-", 1))
+            ex = turns[turn]
+        except (ValueError, IndexError):
+            return gr.skip()
+        return panel(app, ex, active=n)
+
+    common: dict[str, Any] = {"concurrency_id": CHAT_QUEUE, "api_visibility": "private"}
+    gr.on([box.submit, send.click], run, [box, convo, *controls], outputs, **common)
+    regen.click(regenerate, [convo, *controls], outputs, **common)
+    chatbot.example_select(from_example, [convo, *controls], outputs, **common)
+
+    def reset() -> tuple[Any, ...]:
+        return [], [], sources_html(None, {}), "", ""
+
+    clear.click(reset, None, outputs, api_visibility="private", queue=False)
+    # The chatbot's own trash icon clears the messages; the conversation must go with them.
+    chatbot.clear(reset, None, outputs, api_visibility="private", queue=False)
+    copy.click(None, [plain], None, js=COPY_JS)
+    cite_btn.click(
+        show_citation,
+        [cite_target, convo],
+        [panel_html],
+        js="(t, c) => [window.aqCiteTarget || '', c]",
+        api_visibility="private",
+        queue=False,
+    ).then(None, None, None, js=SCROLL_JS)
+    return {"chatbot": chatbot, "sources": sources}
+
+
+COPY_JS = """(text) => {
+  text = text || '';
+  const done = () => {
+    const b = document.querySelector('#aq-copy');
+    if (!b) return;
+    const label = b.textContent;
+    b.textContent = 'Copied';
+    setTimeout(() => { b.textContent = label; }, 1200);
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done);
+  } else {
+    const area = document.createElement('textarea');
+    area.value = text; document.body.appendChild(area); area.select();
+    document.execCommand('copy'); area.remove(); done();
+  }
+  return [];
+}"""
+
+SCROLL_JS = """() => {
+  const card = document.querySelector('#aq-sources .aq-active');
+  if (card) { card.scrollIntoView({block: 'nearest', behavior: 'smooth'}); }
+  return [];
+}"""
+
+# Loaded with the page: a click on a citation marker [n] in the chat opens that answer's
+# sources at card n (through the hidden button), instead of following the fragment link.
+PAGE_JS = """() => {
+  document.addEventListener('click', (ev) => {
+    const a = ev.target.closest && ev.target.closest('a.aq-cite, a[href^="#aq-cite-"]');
+    if (!a) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    const m = (a.getAttribute('href') || '').match(/^#aq-cite-(\\d+)-(\\d+)$/);
+    if (!m) return;
+    window.aqCiteTarget = m[1] + '-' + m[2];
+    const b = document.querySelector('#aq-cite-btn');
+    if (b) b.click();
+  }, true);
+}"""

@@ -1,0 +1,198 @@
+"""The Library tab: the indexed articles as a searchable table; add files and URLs, re-index,
+remove. Every write goes through `App.index`/`reindex`/`remove` (which take the index's writer
+lock) in one Gradio queue of its own, so library work runs one job at a time and never waits
+for, or holds up, the chat.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qa.app import App
+from qa.errors import ArticleQAError, ConfigError, NotFoundError
+from qa.render import report_text
+
+if TYPE_CHECKING:
+    from ingest.index import Progress as IndexProgress
+
+LIBRARY_QUEUE = "library"
+HEADERS = ["Title", "Source", "Date", "Chunks", "ID"]
+
+
+def uploads_dir(app: App) -> Path:
+    """Where uploaded files are kept, so re-index can re-read them later."""
+    return app.settings.data_dir / "uploads"
+
+
+def keep_uploads(app: App, files: Sequence[str]) -> list[str]:
+    """Copy uploaded temp files into the uploads folder under their own names (a file
+    uploaded again under the same name replaces the old one: its articles are updated)."""
+    folder = uploads_dir(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for f in files:
+        dest = folder / Path(f).name
+        shutil.copyfile(f, dest)
+        kept.append(str(dest))
+    return kept
+
+
+def parse_urls(text: str) -> list[str]:
+    """The http(s) URLs in a pasted block (one per line or separated by spaces)."""
+    from ingest.normalize import is_url
+
+    words = (text or "").split()
+    bad = [w for w in words if not is_url(w)]
+    if bad:
+        raise ConfigError(f"not an http(s) URL: {bad[0]}")
+    return list(dict.fromkeys(words))
+
+
+def stats_text(app: App) -> str:
+    """One line: how much is indexed and where."""
+    articles, chunks = app.store.count()
+    return f"{articles} articles · {chunks} chunks"
+
+
+def remove_target(app: App, target: str) -> tuple[int, str]:
+    """Remove what `target` names (article id, path, URL, or an uploaded file's name); an
+    uploaded file goes with all its articles, and its kept copy is deleted."""
+    target = target.strip()
+    if not target:
+        raise NotFoundError("select an article in the table, or type a path, URL or id")
+    got = app.store.get_article(target)
+    origin = str(got[1].get("origin", "")) if got else ""
+    if not got and Path(target).name == target and (uploads_dir(app) / target).is_file():
+        origin = str(uploads_dir(app) / target)  # an uploaded file, by its name
+    upload = origin and Path(origin).parent == uploads_dir(app)
+    n = app.remove(origin if upload else target)
+    if upload:
+        Path(origin).unlink(missing_ok=True)
+        return n, f"removed {n} article(s) and the uploaded file {Path(origin).name}"
+    return n, f"removed {n} article(s)"
+
+
+def build_library(
+    app: App, refresh: Callable[[], list[Any]], chat_outputs: Sequence[Any]
+) -> dict[str, Any]:
+    """The Library tab's components and events (inside an open Blocks). After a change,
+    `refresh` gives new values for this tab's table and stats, then for `chat_outputs` (the
+    chat's source filter and examples)."""
+    import gradio as gr
+
+    from ingest.loaders import SUPPORTED_SUFFIXES
+
+    stats = gr.Markdown(elem_id="aq-stats")
+    table = gr.Dataframe(
+        headers=HEADERS,
+        datatype=["str", "str", "str", "number", "str"],
+        interactive=False,
+        show_search="search",
+        wrap=True,
+        max_height=420,
+        elem_id="aq-library",
+        column_widths=["44%", "16%", "12%", "8%", "20%"],
+    )
+    with gr.Row():
+        target = gr.Textbox(
+            label="Remove",
+            placeholder="click a row, or type a file path, URL or article id",
+            info="An article removed alone comes back on re-index if its file or feed still "
+            "has it; remove the file path or URL to drop a whole source. Uploaded files "
+            "are removed with all their articles.",
+            scale=4,
+            elem_id="aq-remove-target",
+        )
+        remove = gr.Button("Remove", variant="stop", scale=1, elem_id="aq-remove")
+    with gr.Row(equal_height=True):
+        files = gr.File(
+            file_count="multiple",
+            # Browsers match on the last suffix only: ".gz" stands for .jsonl.gz and .csv.gz.
+            file_types=sorted({"." + s.rsplit(".", 1)[-1] for s in SUPPORTED_SUFFIXES}),
+            label="Add files (" + ", ".join(sorted(SUPPORTED_SUFFIXES)) + ")",
+            elem_id="aq-upload",
+            scale=2,
+        )
+        with gr.Column(scale=2):
+            urls = gr.Textbox(
+                lines=3,
+                label="Add web pages or feeds",
+                placeholder="https://… (one per line)",
+                elem_id="aq-urls",
+            )
+            add_urls = gr.Button("Add URLs", elem_id="aq-add-urls")
+    reindex = gr.Button("Re-index everything", elem_id="aq-reindex")
+    summary = gr.Textbox(
+        label="Last run", lines=3, max_lines=12, interactive=False, elem_id="aq-summary"
+    )
+
+    def indexing(sources: list[str], progress: Any) -> str:
+        def tick(p: IndexProgress) -> None:
+            # Known total (files, feeds): a bar of articles read; otherwise a counter. Chunks
+            # are embedded in batches, so the last batch is still embedding at 100% read.
+            done = (p.articles, p.total) if p.total else (p.articles, None)
+            desc = f"{p.chunks} chunks embedded" + (f" · {p.failed} failed" if p.failed else "")
+            if p.total and p.articles >= p.total:
+                desc += " · embedding the last batch"
+            progress(done, desc=desc, unit="articles read")
+
+        def waiting(message: str) -> None:
+            progress(None, desc=message)
+
+        progress(0, desc="reading")
+        try:
+            if sources:
+                report = app.index(sources, progress=tick, on_wait=waiting)
+            else:
+                report = app.reindex(progress=tick, on_wait=waiting)
+        except ArticleQAError as e:
+            raise gr.Error(str(e)) from None
+        return report_text(report.to_dict())
+
+    def add_files(paths: list[str] | None, progress: Any = gr.Progress()) -> list[Any]:  # noqa: B008
+        if not paths:
+            return [gr.skip(), None, *refresh()]
+        text = indexing(keep_uploads(app, paths), progress)
+        return [text, None, *refresh()]
+
+    def add_web(text: str, progress: Any = gr.Progress()) -> list[Any]:  # noqa: B008
+        try:
+            found = parse_urls(text)
+        except ConfigError as e:
+            raise gr.Error(str(e)) from None
+        if not found:
+            raise gr.Error("paste at least one http(s) URL")
+        return [indexing(found, progress), "", *refresh()]
+
+    def reindex_all(progress: Any = gr.Progress()) -> list[Any]:  # noqa: B008
+        return [indexing([], progress), *refresh()]
+
+    def remove_it(what: str) -> list[Any]:
+        try:
+            _, text = remove_target(app, what)
+        except ArticleQAError as e:
+            raise gr.Error(str(e)) from None
+        return [text, "", *refresh()]
+
+    def select(evt: gr.SelectData) -> str:
+        row = evt.row_value or []
+        return str(row[4]) if len(row) > 4 else ""
+
+    select.__annotations__["evt"] = gr.SelectData  # see the same line in qa.ui_chat
+
+    refresh_outputs = [table, stats, *chat_outputs]
+    lib: dict[str, Any] = {
+        "concurrency_id": LIBRARY_QUEUE,
+        "concurrency_limit": 1,
+        "api_visibility": "private",
+        "show_progress_on": [summary],  # one bar, where the summary will appear
+    }
+    files.upload(add_files, [files], [summary, files, *refresh_outputs], **lib)
+    add_urls.click(add_web, [urls], [summary, urls, *refresh_outputs], **lib)
+    reindex.click(reindex_all, None, [summary, *refresh_outputs], **lib)
+    remove.click(remove_it, [target], [summary, target, *refresh_outputs], **lib)
+    table.select(select, None, [target], api_visibility="private", queue=False)
+    return {"table": table, "stats": stats, "summary": summary}

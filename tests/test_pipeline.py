@@ -1,0 +1,159 @@
+"""The indexing pipeline: loading runs ahead in a bounded background thread, hinted chunks are
+embedded ahead and handed over exactly once, errors reach the caller, and `index` uses both."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
+
+from ingest.pipeline import EmbedAhead, hint, prefetch, prefetching
+
+
+class Recording(Embeddings):
+    """A fake model (this test is about scheduling, not vectors) that records its calls."""
+
+    def __init__(self, delay: float = 0.0, fail_on: str = "") -> None:
+        self.fake = DeterministicFakeEmbedding(size=8)
+        self.calls: list[tuple[str, list[str]]] = []
+        self.delay = delay
+        self.fail_on = fail_on
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls.append((threading.current_thread().name, list(texts)))
+        if self.fail_on in texts:
+            raise RuntimeError("model crashed")
+        time.sleep(self.delay)
+        return self.fake.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.fake.embed_query(text)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+
+def test_prefetch_keeps_order_and_stays_a_bounded_distance_ahead():
+    produced: list[int] = []
+
+    def numbers() -> Iterator[int]:
+        for i in range(100):
+            produced.append(i)
+            yield i
+
+    it = prefetch(numbers(), depth=5)
+    assert next(it) == 0
+    time.sleep(0.3)  # give the producer every chance to run ahead
+    assert len(produced) <= 5 + 2  # the queue, the item in hand, the one being put
+    assert [0, *it] == list(range(100))
+
+
+def test_prefetch_raises_the_producers_error_in_the_consumer():
+    def broken() -> Iterator[int]:
+        yield 1
+        raise ValueError("bad record")
+
+    it = prefetching(lambda _src: broken())("x.csv")
+    assert next(it) == 1
+    with pytest.raises(ValueError, match="bad record"):
+        next(it)
+
+
+def test_prefetch_stops_its_thread_when_the_consumer_stops_early():
+    def endless() -> Iterator[int]:
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    before = threading.active_count()
+    it = prefetch(endless(), depth=3)
+    next(it)
+    it.close()
+    for _ in range(50):
+        if threading.active_count() <= before:
+            break
+        time.sleep(0.05)
+    assert threading.active_count() <= before
+
+
+def test_hinted_texts_are_embedded_ahead_in_the_background_once():
+    inner = Recording()
+    ahead = EmbedAhead(inner, batch=4)
+    texts = [f"chunk {i}" for i in range(10)]
+    ahead.hint(texts)
+    ahead.hint(texts[:3])  # hinted twice: embedded once
+    for _ in range(100):
+        if sum(len(t) for _, t in inner.calls) == 10:
+            break
+        time.sleep(0.02)
+    got = ahead.embed_documents(texts)
+    assert got == inner.fake.embed_documents(texts)  # same vectors, in the asked order
+    assert ahead.ahead_hits == 10
+    assert all(name == "articleqa-embed-ahead" for name, _ in inner.calls)
+    assert sorted(t for _, ts in inner.calls for t in ts) == sorted(texts)
+    assert all(len(ts) <= 4 for _, ts in inner.calls)
+    # Taken means gone: asking again embeds afresh (nothing is kept after hand-over).
+    ahead.embed_documents(texts[:1])
+    assert inner.calls[-1] == (threading.current_thread().name, texts[:1])
+
+
+def test_unhinted_texts_and_questions_go_straight_to_the_model():
+    inner = Recording()
+    ahead = EmbedAhead(inner)
+    assert ahead.embed_documents(["never hinted"]) == inner.fake.embed_documents(["never hinted"])
+    assert ahead.embed_query("q?") == inner.fake.embed_query("q?")
+    assert ahead.count_tokens(["two words"]) == [2]  # the inner model's other methods
+    hint(inner, ["no hint method: ignored"])
+    assert inner.calls == [(threading.current_thread().name, ["never hinted"])]
+
+
+def test_a_worker_error_reaches_the_caller():
+    ahead = EmbedAhead(Recording(fail_on="poison"), batch=8)
+    ahead.hint(["fine", "poison"])
+    with pytest.raises(RuntimeError, match="model crashed"):
+        for _ in range(100):
+            ahead.embed_documents(["fine", "poison"])
+            time.sleep(0.02)
+
+
+def test_hinting_blocks_when_too_far_ahead():
+    inner = Recording(delay=0.05)
+    ahead = EmbedAhead(inner, batch=2, max_ahead=4)
+    t0 = time.perf_counter()
+    ahead.hint([f"t{i}" for i in range(12)])  # must wait for the worker to drain the queue
+    assert time.perf_counter() - t0 >= 0.1
+    assert len(ahead._todo) <= 4
+
+
+def test_index_embeds_ahead_and_stores_the_same_vectors(app, tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for i in range(6):
+        body = " ".join(f"Sentence {j} of story {i} about the harbour council." for j in range(40))
+        (folder / f"story{i}.txt").write_text(f"Story {i}\n\n{body}\n")
+    calls: list[str] = []
+    real = app.embeddings
+
+    class Spy(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            calls.append(threading.current_thread().name)
+            return real.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return real.embed_query(text)
+
+        def count_tokens(self, texts: list[str]) -> list[int]:
+            return real.count_tokens(texts)
+
+    app.__dict__["embeddings"] = Spy()
+    report = app.index([str(folder)])
+    assert report.added == 6 and report.embedded_chunks > 6
+    assert "articleqa-embed-ahead" in calls  # embedding ran beside chunking
+    got = app.store.chunks.get(include=["documents", "embeddings"], limit=3)
+    expected = np.asarray(real.embed_documents(list(got["documents"])))
+    assert np.allclose(np.asarray(got["embeddings"]), expected, atol=1e-5)

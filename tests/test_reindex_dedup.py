@@ -1,0 +1,106 @@
+"""Duplicate detection: keys, MinHash estimates and the LSH index (no store, no model)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from ingest.dedup import (
+    NEAR_THRESHOLD,
+    DedupIndex,
+    decode,
+    encode,
+    minhash,
+    shingles,
+    similarity,
+    text_key,
+    url_key,
+)
+
+WORDS = [f"w{i}" for i in range(4000)]
+
+
+def text(rng: random.Random, n: int = 600) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def jaccard(a: str, b: str) -> float:
+    sa, sb = shingles(a), shingles(b)
+    return len(sa & sb) / len(sa | sb)
+
+
+def test_keys_ignore_case_spacing_and_tracking() -> None:
+    assert text_key("Rain  in\nSpain.") == text_key("rain in spain.")
+    assert text_key("Rain in Spain.") != text_key("Rain in Spain!")
+    assert url_key("https://www.x.org/a/?utm_source=rss#c") == url_key("https://WWW.x.org/a")
+    assert url_key("") == "" and url_key("https://x.org/a") != url_key("https://x.org/b")
+
+
+def test_minhash_estimates_jaccard() -> None:
+    rng = random.Random(3)
+    for replaced in (0, 20, 60, 150):
+        a = text(rng)
+        words = a.split()
+        for i in rng.sample(range(len(words)), replaced):
+            words[i] = "edited"
+        b = " ".join(words)
+        assert abs(similarity(minhash(a), minhash(b)) - jaccard(a, b)) < 0.12
+
+
+def test_signature_survives_storage() -> None:
+    sig = minhash("one two three four five six")
+    assert np.array_equal(decode(encode(sig)), sig)
+    assert decode("") is None and decode("not base64!") is None
+
+
+def test_index_finds_exact_then_near_copies() -> None:
+    rng = random.Random(5)
+    original, unrelated = text(rng), text(rng)
+    index = DedupIndex()
+    for aid, t in (("orig", original), ("other", unrelated)):
+        index.add(aid, text=text_key(t), url="", sig=minhash(t))
+    exact = index.match("copy", text=text_key(original.upper()), url="", sig=minhash(original))
+    assert exact is not None and (exact.kind, exact.of) == ("exact", "orig")
+    wire = "(Reuters) - " + original + " Reporting by A. Writer."
+    near = index.match("wire", text=text_key(wire), url="", sig=minhash(wire))
+    assert near is not None and (near.kind, near.of) == ("near", "orig")
+    assert index.match("new", text=text_key(text(rng)), url="", sig=minhash(text(rng))) is None
+
+
+def test_near_copies_join_the_first_articles_group() -> None:
+    rng = random.Random(9)
+    base = text(rng)
+    index = DedupIndex()
+    index.add("first", text=text_key(base), url="", sig=minhash(base))
+    second = base + " An update paragraph."
+    index.add("second", text=text_key(second), url="", sig=minhash(second), group="first")
+    third = second + " Another line."
+    m = index.match("third", text=text_key(third), url="", sig=minhash(third))
+    assert m is not None and m.of == "first"
+
+
+def test_removed_articles_no_longer_match() -> None:
+    rng = random.Random(11)
+    t = text(rng)
+    index = DedupIndex()
+    index.add("a", text=text_key(t), url=url_key("https://x.org/a"), sig=minhash(t))
+    index.add("b", text=text_key(t), url="", sig=None, exact_of="a")
+    index.remove("a")
+    assert (
+        index.match("c", text=text_key(t), url=url_key("https://x.org/a"), sig=minhash(t)) is None
+    )
+
+
+def test_threshold_separates_edits_from_rewrites() -> None:
+    # The measured threshold (docs/benchmarks.md): 5% of words changed is one story,
+    # 25% changed is another text.
+    rng = random.Random(13)
+    a = text(rng, 800)
+    words = a.split()
+    light, heavy = list(words), list(words)
+    for i in rng.sample(range(len(words)), len(words) // 20):
+        light[i] = "x"
+    for i in rng.sample(range(len(words)), len(words) // 4):
+        heavy[i] = "x"
+    assert jaccard(a, " ".join(light)) >= NEAR_THRESHOLD > jaccard(a, " ".join(heavy))

@@ -1,0 +1,140 @@
+"""The served app's API through gradio_client: real embeddings, real on-disk Chroma, the app
+running in this process on a free port. Includes indexing while another client chats."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa.app import App
+from tests.conftest import ROOT, make_settings
+from tests.ui_support import SEED_QUESTION, served
+
+gradio_client = pytest.importorskip("gradio_client")
+BULK = 120  # articles in the long upload: seconds of embedding, time for several questions
+
+
+@pytest.fixture(scope="module")
+def api_app(tmp_path_factory: pytest.TempPathFactory, embeddings) -> App:
+    """The bundled sample articles (seed among them), indexed once for this module."""
+    app = App(make_settings(tmp_path_factory.mktemp("ui-api")))
+    app.__dict__["embeddings"] = embeddings
+    report = app.index([str(ROOT / "examples" / "articles")])
+    assert report.added >= 5 and not report.failed
+    return app
+
+
+@pytest.fixture(scope="module")
+def url(api_app: App) -> Iterator[str]:
+    with served(api_app) as u:
+        yield u
+
+
+@pytest.fixture
+def client(url: str):
+    return gradio_client.Client(url, verbose=False)
+
+
+def test_ask_returns_the_answer_json(client) -> None:
+    ans = client.predict(SEED_QUESTION, api_name="/ask")
+    assert ans["answerable"] is True and "Huawei" in ans["answer"]
+    first = ans["citations"][0]
+    assert first["file_path"].endswith("seed-article.txt")
+    assert "South Korea" in first["snippet"] and first["end"] > first["start"]
+
+
+def test_ask_follow_up_and_filters(client) -> None:
+    history = [{"role": "user", "content": SEED_QUESTION}, {"role": "assistant", "content": "x"}]
+    ans = client.predict("and what did ARM do?", history, api_name="/ask")
+    assert ans["standalone_question"] != "and what did ARM do?"
+    # A source filter that matches nothing leaves nothing to answer from.
+    none = client.predict(SEED_QUESTION, None, ["no-such-source.org"], api_name="/ask")
+    assert none["answerable"] is False and none["citations"] == []
+
+
+def test_search_and_articles(client) -> None:
+    hits = client.predict("Huawei South Korea", 2, api_name="/search")
+    assert len(hits) == 2 and hits[0]["title"].endswith("Abandon Huawei Products")
+    listed = client.predict(api_name="/articles")
+    assert {"id", "title", "source", "published", "chunks", "file_path"} <= listed[0].keys()
+
+
+def test_upload_answer_and_remove(client, api_app: App, tmp_path: Path) -> None:
+    note = tmp_path / "tide-mill.txt"
+    note.write_text(
+        "Tide mill reopens\n\nThe restored tide mill at Saltmarsh Quay ground its first flour "
+        "in ninety years on Saturday, powered only by the falling tide.\n"
+    )
+    report = client.predict([gradio_client.handle_file(str(note))], api_name="/index_files")
+    assert report["added"] == 1 and report["failed"] == []
+    ans = client.predict("What did the tide mill at Saltmarsh Quay grind?", api_name="/ask")
+    assert ans["answerable"] and ans["citations"][0]["title"] == "Tide mill reopens"
+    kept = Path(ans["citations"][0]["file_path"])
+    assert kept.parent == api_app.settings.data_dir / "uploads" and kept.exists()
+    assert client.predict(ans["citations"][0]["article_id"], api_name="/remove") == {"removed": 1}
+    assert not kept.exists()  # the uploaded copy goes with its article
+    assert "Tide mill reopens" not in [a["title"] for a in client.predict(api_name="/articles")]
+
+
+def test_index_urls_takes_urls_only(client) -> None:
+    with pytest.raises(Exception, match="not an http"):
+        client.predict(["/etc/passwd"], api_name="/index_urls")
+
+
+def test_login_is_required_when_auth_is_set(api_app: App) -> None:
+    with served(api_app, auth="reader:s3cret") as u:
+        with pytest.raises(Exception):  # noqa: B017 - the client raises a plain ValueError
+            gradio_client.Client(u, verbose=False)
+        ok = gradio_client.Client(u, auth=("reader", "s3cret"), verbose=False)
+        assert ok.predict(SEED_QUESTION, api_name="/ask")["answerable"] is True
+
+
+def _big_feed(path: Path, n: int) -> Path:
+    rng = random.Random(5)
+    words = ["river", "council", "budget", "harbor", "school", "rail", "energy", "museum"]
+    with path.open("w") as f:
+        for i in range(n):
+            text = " ".join(rng.choice(words) for _ in range(150))
+            f.write(json.dumps({"title": f"Bulk story {i}", "text": f"Story {i}. {text}."}) + "\n")
+    return path
+
+
+@pytest.mark.slow  # ~10 s on an idle 2-core machine, much more on a busy one
+def test_indexing_while_chatting_keeps_answering(url: str, tmp_path: Path) -> None:
+    """A long upload runs in the library queue; questions from another session keep being
+    answered (correctly) while it runs, and the upload ends with its full summary."""
+    feed = _big_feed(tmp_path / "bulk.jsonl", BULK)
+    indexer = gradio_client.Client(url, verbose=False)
+    job = indexer.submit([gradio_client.handle_file(str(feed))], api_name="/index_files")
+    chatter = gradio_client.Client(url, verbose=False)
+    answered_during: list[float] = []
+    errors: list[BaseException] = []
+    finished = threading.Event()
+
+    def chat() -> None:
+        while not finished.is_set():
+            try:
+                ans = chatter.predict(SEED_QUESTION, api_name="/ask")
+                assert ans["answerable"] and "Huawei" in ans["answer"]
+                if not job.done():
+                    answered_during.append(time.monotonic())
+            except BaseException as e:  # surfaced below
+                errors.append(e)
+                return
+
+    t = threading.Thread(target=chat)
+    t.start()
+    try:
+        report = job.result(timeout=300)
+    finally:
+        finished.set()
+        t.join(timeout=60)
+    assert not errors, errors
+    assert report["added"] == BULK and report["failed"] == []
+    assert len(answered_during) >= 2, "no question was answered while indexing ran"
