@@ -25,6 +25,7 @@ import gzip
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -70,6 +71,15 @@ def repeated_corpus(copies: int, folder: Path) -> Path:
     return out
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not ru_maxrss: on Linux that starts from
+    the parent's peak at fork, so a child started by a big parent reports the parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(args: argparse.Namespace) -> None:
     """Index one corpus file into a fresh index; print one JSON line of measurements."""
     from qa.app import App
@@ -86,8 +96,11 @@ def child(args: argparse.Namespace) -> None:
     app = App(settings)
     inner = make_embeddings(settings, cache=False)
     inner.warm()  # type: ignore[attr-defined]  # model load/export is not part of indexing
-    app.__dict__["embeddings"] = CachedEmbeddings(inner, work / "embeddings.sqlite")
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cache = work / "embeddings.sqlite"
+    if args.warm_cache:  # memory runs: vectors of earlier runs are reused, as a re-run would
+        shutil.copyfile(args.warm_cache, cache)
+    app.__dict__["embeddings"] = CachedEmbeddings(inner, cache)
+    rss0 = peak_rss_mb()
     w, c = time.perf_counter(), time.process_time()
     report = app.index([args.corpus])
     wall, cpu = time.perf_counter() - w, time.process_time() - c
@@ -99,8 +112,8 @@ def child(args: argparse.Namespace) -> None:
                 "embedded_chunks": report.embedded_chunks,
                 "chunks": report.chunks,
                 "articles": report.added + report.updated,
-                "rss_before_mb": rss0 / 1024,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_before_mb": rss0,
+                "peak_rss_mb": peak_rss_mb(),
             }
         )
     )
@@ -134,6 +147,8 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=512, help="chunks in the raw encode sample")
     ap.add_argument("--copies", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
+    ap.add_argument("--raw", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--warm-cache", help="embedding cache (sqlite) to start each index run with")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--corpus", help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -151,13 +166,15 @@ def main() -> None:
     path = make_embeddings(Settings(embedding_backend=args.backend, cache_dir=MODELS), cache=False)
     path.warm()  # type: ignore[attr-defined]
     torch = None
-    if not args.no_torch:
+    if not args.no_torch and args.raw:
         torch = make_embeddings(Settings(embedding_backend="torch"), cache=False)
         torch.warm()  # type: ignore[attr-defined]
-    texts = sample_chunks(args.sample, path.count_tokens)  # type: ignore[attr-defined]
+    texts = sample_chunks(args.sample, path.count_tokens) if args.raw else []  # type: ignore[attr-defined]
     raw: dict[str, list[tuple[float, float]]] = {args.backend: [], "torch": []}
 
     def measure_raw() -> None:
+        if not texts:  # --no-raw: memory runs only
+            return
         raw[args.backend].append(raw_rate(path, texts))
         if torch is not None:
             raw["torch"].append(raw_rate(torch, texts))
@@ -171,6 +188,8 @@ def main() -> None:
             corpus = repeated_corpus(copies, Path(tmp))
             cmd = [sys.executable, __file__, "--child", "--backend", args.backend]
             cmd += ["--corpus", str(corpus), "--workdir", str(work)]
+            if args.warm_cache:
+                cmd += ["--warm-cache", args.warm_cache]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             runs[copies] = json.loads(out.strip().splitlines()[-1])
             r = runs[copies]
@@ -185,6 +204,18 @@ def main() -> None:
     def mean(rates: list[tuple[float, float]], i: int) -> float:
         return statistics.mean(r[i] for r in rates)
 
+    print(
+        "\n| corpus | articles | chunks stored | chunks to the model (cache hits too) | wall s "
+        "| peak RSS MB |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for copies, r in runs.items():
+        print(
+            f"| x{copies} | {r['articles']} | {r['chunks']} | {r['embedded_chunks']} "
+            f"| {r['wall_s']:.0f} | {r['peak_rss_mb']:.0f} |"
+        )
+    if not texts:
+        return
     raw_wall, raw_cpu = mean(raw[args.backend], 0), mean(raw[args.backend], 1)
     print(f"\nraw encode sample: {len(texts)} chunks; rates are the mean of the bracketing runs")
     print("\n| measure | chunks/s (wall) | chunks per CPU-s |")
@@ -205,13 +236,6 @@ def main() -> None:
         print(
             f"{args.backend} raw / torch raw: {raw_wall / mean(raw['torch'], 0):.2f} (wall), "
             f"{raw_cpu / mean(raw['torch'], 1):.2f} (CPU)"
-        )
-    print("\n| corpus | articles | chunks stored | chunks embedded | wall s | peak RSS MB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for copies, r in runs.items():
-        print(
-            f"| x{copies} | {r['articles']} | {r['chunks']} | {r['embedded_chunks']} "
-            f"| {r['wall_s']:.0f} | {r['peak_rss_mb']:.0f} |"
         )
 
 

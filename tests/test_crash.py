@@ -23,7 +23,7 @@ from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCAB = [f"{a}{b}" for a in ("ba", "de", "fi", "go", "hu", "ja", "ke", "lu") for b in range(80)]
-N = 300
+N = 160
 # Short chunks: many per article (kills land between batches and mid-batch) at a low embedding
 # cost; both runs read these from the environment, like any user setting.
 CHUNKING = {"ARTICLEQA_CHUNK_TOKENS": "32", "ARTICLEQA_CHUNK_OVERLAP_TOKENS": "8"}
@@ -123,7 +123,7 @@ def test_sigkill_mid_index_then_rerun(app: App, tmp_path: Path) -> None:
     for n in range(N):
         write_article(docs, n)
     expected = expected_chunks(app, docs)
-    assert sum(expected.values()) > 2000  # many write batches of 256 chunks
+    assert sum(expected.values()) > 1000  # several write batches of 256 chunks
 
     # 1. Killed as soon as the first chunks are stored (mid-batch: chunks before records).
     app.embeddings.warm()  # so that the readers below are quick

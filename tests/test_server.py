@@ -97,7 +97,6 @@ def test_index_search_ask_reindex_remove_against_the_server(tmp_path, chroma_url
     assert all("Quillmarsh" not in h.chunk.text for h in app.retriever.search("Quillmarsh"))
 
 
-@pytest.mark.slow  # four CLI processes, each loading the model
 def test_two_processes_share_one_server_and_keep_bm25_in_step(tmp_path, chroma_url, embeddings):
     collection = f"t{uuid.uuid4().hex[:8]}"
     folder = tmp_path / "news"
