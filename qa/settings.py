@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     embedding_model: str = ""
     embedding_batch_size: int = 64
     # How the model runs: torch, or onnxruntime on a graph exported once from it (fp32 or int8;
-    # same vectors within a measured tolerance, 2-3.5x faster on a CPU: docs/benchmarks.md).
+    # same vectors within a measured tolerance; int8 ~3.7x torch's speed: docs/benchmarks.md).
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
     # Rebuildable files shared by every index on this machine (the exported ONNX models).
     cache_dir: Path = Field(default_factory=_default_cache_dir)
