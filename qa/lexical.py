@@ -8,6 +8,7 @@ it instead of answering from old data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -178,11 +179,15 @@ class LexicalIndex:
                 }
             )
         )
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
+        # Another thread or process may be saving the same folder right now: move the old copy
+        # to a name of our own, and if a fresh copy lands first, keep that one and drop ours.
+        old = Path(f"{tmp}.old")
+        with contextlib.suppress(FileNotFoundError):
             os.replace(folder, old)
-        os.replace(tmp, folder)
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # folder re-created by a concurrent save (directory not empty)
+            shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod

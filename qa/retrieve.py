@@ -193,9 +193,9 @@ class Retriever:
     def rebuild_lexical(self, generation: str) -> None:
         """Rebuild and save the BM25 index after a write (the writer calls this)."""
         index = LexicalIndex.build(self.store.iter_chunks(), self.bm25)
-        if self.lexical_dir is not None:
-            index.save(self.lexical_dir, generation)
-        with self._lock:
+        with self._lock:  # lexical_index() saves under this lock too: one saver per process
+            if self.lexical_dir is not None:
+                index.save(self.lexical_dir, generation)
             self._lexical, self._generation = index, generation
 
     def resolve_time_words(
