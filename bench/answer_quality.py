@@ -18,38 +18,32 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> None:
-    """Index the 120 paragraphs, answer n sampled questions, print the numbers."""
+def xquad_app(backend: str, data: Path) -> tuple[Any, list[tuple[str, list[str], str, int]]]:
+    """An App over a fresh index of the XQuAD paragraphs, and the questions as
+    (question, gold answers, paragraph id, article number)."""
     from ingest.index import index_sources
     from qa.app import App, quiet_environment
-    from qa.eval_squad import contains_gold
     from qa.settings import Settings
-    from qa.types import Answer, Article
+    from qa.types import Article
 
-    p = argparse.ArgumentParser()
-    p.add_argument("--backend", default="local")
-    p.add_argument("--n", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", default=str(ROOT.parent / "shared/eval/xquad/xquad-dev.json"))
-    args = p.parse_args()
     quiet_environment()
     tmp = Path(tempfile.mkdtemp(prefix="aq-answers-"))
-    app = App(Settings(data_dir=tmp, llm=args.backend))
-    data = json.loads(Path(args.data).read_text())
+    app = App(Settings(data_dir=tmp, llm=backend))
     articles, questions = [], []
-    for a in data["data"]:
+    for k, a in enumerate(json.loads(data.read_text())["data"]):
         for i, para in enumerate(a["paragraphs"]):
             aid = f"{a['title']}-{i}"
             articles.append(
                 Article(id=aid, text=para["context"], title=a["title"], origin=str(tmp))
             )
             questions += [
-                (q["question"], [x["text"] for x in q["answers"]], aid) for q in para["qas"]
+                (q["question"], [x["text"] for x in q["answers"]], aid, k) for q in para["qas"]
             ]
     index_sources(
         [str(tmp)],
@@ -59,17 +53,45 @@ def main() -> None:
         load=lambda o: articles,
     )
     app.store.bump_generation()
+    return app, questions
+
+
+def main() -> None:
+    """Index the 120 paragraphs, answer n sampled questions, print the numbers."""
+    from qa.eval_squad import contains_gold, token_f1
+    from qa.types import Answer
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--backend", default="local")
+    p.add_argument("--n", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=str(ROOT.parent / "shared/eval/xquad/xquad-dev.json"))
+    args = p.parse_args()
+    app, questions = xquad_app(args.backend, Path(args.data))
     sample = random.Random(args.seed).sample(questions, args.n)
     hit = cite = short = refused = drafted = verified = 0
+    f1 = f1_first = 0.0
+    sentences = cited_ok = 0
     times = []
-    for q, golds, aid in sample:
+    for q, golds, aid, _ in sample:
         t0 = time.perf_counter()
         ans = [x for x in app.ask(q) if isinstance(x, Answer)][-1]
         times.append(time.perf_counter() - t0)
         hit += contains_gold(re.sub(r"\[\d+\]", "", ans.text), golds)
         cite += bool(ans.citations) and ans.citations[0].article_id == aid
         refused += not ans.answerable
-        first = re.split(r"(?<=\])[.!?]?\s+", ans.text)[0]
+        # Split after citation markers only: articles have their own brackets ("[vague]").
+        parts = re.split(r"(?<=\d\])[.!?]?\s+", ans.text)
+        first = parts[0]
+        plain = re.sub(r"\[\d+\]", "", ans.text)
+        f1 += max(token_f1(plain, g) for g in golds)
+        f1_first += max(token_f1(re.sub(r"\[\d+\]", "", first), g) for g in golds)
+        # Every sentence of the final answer must end in markers of citations that exist.
+        ids = {c.id for c in ans.citations}
+        for part in parts if ans.answerable else []:
+            marks = {int(m) for m in re.findall(r"\[(\d+)\]", part)}
+            sentences += 1
+            cited_ok += bool(marks) and marks <= ids
         words = [w for w in first.split() if re.search(r"\w", w) and not re.match(r"\[\d+\]", w)]
         short += len(words) <= 30
         drafted += ans.drafted
@@ -82,6 +104,9 @@ def main() -> None:
                 "backend": args.backend,
                 "questions": n,
                 "contains_gold": round(hit / n, 3),
+                "token_f1": round(f1 / n, 3),
+                "token_f1_first_sentence": round(f1_first / n, 3),
+                "answer_sentences_cited": f"{cited_ok}/{sentences}",
                 "citation_hit": round(cite / n, 3),
                 "refused": round(refused / n, 3),
                 "first_sentence_max_30_words": round(short / n, 3),

@@ -190,7 +190,10 @@ def main() -> None:
             cmd += ["--corpus", str(corpus), "--workdir", str(work)]
             if args.warm_cache:
                 cmd += ["--warm-cache", args.warm_cache]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:
+                sys.exit(f"x{copies} index run failed:\n{done.stderr[-3000:]}")
+            out = done.stdout
             runs[copies] = json.loads(out.strip().splitlines()[-1])
             r = runs[copies]
             print(

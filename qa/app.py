@@ -232,8 +232,8 @@ class App:
         return self._local_dir / "index.dirty"
 
     def _after_write(self) -> None:
-        """Rebuild the lexical index for the store's new generation (the write bumped it)."""
-        self.retriever.rebuild_lexical(self.store.generation())
+        """Bring the lexical index in step with the store's new generation (the write bumped it)."""
+        self.retriever.sync_lexical(self.store.generation())
 
 
 def _within(path: str, folder: str) -> bool:

@@ -1,9 +1,10 @@
-"""BM25 over the chunk texts (bm25s), persisted next to the Chroma data.
+"""BM25 over the chunk texts (bm25s scoring), persisted next to the Chroma data.
 
-Vector search misses exact names and numbers; BM25 catches them. The index is rebuilt from the
-store after every write run and tagged with the store's generation (and its own parameters), so
-a process that finds a stale copy (another process re-indexed, or the settings changed) rebuilds
-it instead of answering from old data.
+Vector search misses exact names and numbers; BM25 catches them. After every write run the
+index is brought in step with the store (only new chunks are tokenized, see qa/postings.py) and
+tagged with the store's generation (and its own parameters), so a process that finds a stale
+copy (another process re-indexed, or the settings changed) syncs it instead of answering from
+old data.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-META_KEYS = ("article_id", "day", "source")
+from qa.postings import Postings, batched
+
+FETCH = 1000  # new chunks read from the store per call while syncing
 
 
 @dataclass(frozen=True)
@@ -36,17 +39,6 @@ class BM25Params:
     def to_dict(self) -> dict[str, Any]:
         """JSON form stored beside the index (a saved index with other params is stale)."""
         return asdict(self)
-
-
-def _tokenizer(stem: bool) -> Any:
-    import bm25s.tokenization
-
-    stemmer = None
-    if stem:
-        import Stemmer
-
-        stemmer = Stemmer.Stemmer("english").stemWord
-    return bm25s.tokenization.Tokenizer(stopwords="english", stemmer=stemmer)
 
 
 class LexicalIndex:
@@ -77,30 +69,29 @@ class LexicalIndex:
         return len(self.ids)
 
     @classmethod
-    def build(
-        cls, rows: Iterable[tuple[str, str, dict[str, Any]]], params: BM25Params | None = None
-    ) -> LexicalIndex:
-        """Index (chunk_id, text, metadata) rows."""
+    def from_postings(cls, postings: Postings, params: BM25Params | None = None) -> LexicalIndex:
+        """The BM25 index of the chunks whose term counts `postings` holds."""
         import bm25s
 
         params = params or BM25Params()
-        ids: list[str] = []
-        texts: list[str] = []
-        meta: dict[str, list[Any]] = {k: [] for k in META_KEYS}
-        for cid, text, m in rows:
-            ids.append(cid)
-            # Titles carry names the body may only abbreviate; index them with the chunk.
-            title = str(m.get("title", "")) if params.title else ""
-            texts.append(f"{title}\n{text}" if title else text)
-            for k in META_KEYS:
-                meta[k].append(m.get(k, 0 if k == "day" else ""))
-        tok = _tokenizer(params.stem)
         retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
-        if texts:
-            retriever.index(
-                tok.tokenize(texts, show_progress=False, return_as="tuple"), show_progress=False
-            )
-        return cls(retriever, tok, ids, meta, params)
+        # Scores come from our stored term counts, not bm25s.index(): the same formulas (its
+        # idf/tf scorers), without re-tokenizing the corpus; columns are the tokenizer's ids.
+        retriever.scores = postings.bm25(k1=params.k1, b=params.b, method=params.method)
+        retriever.vocab_dict = dict(postings.tok.get_vocab_dict())
+        retriever.unique_token_ids_set = set(retriever.vocab_dict.values())
+        retriever.nonoccurrence_array = None
+        return cls(retriever, postings.tok, list(postings.ids), postings.meta, params)
+
+    @classmethod
+    def build(
+        cls, rows: Iterable[tuple[str, str, dict[str, Any]]], params: BM25Params | None = None
+    ) -> LexicalIndex:
+        """Index (chunk_id, text, metadata) rows from scratch."""
+        params = params or BM25Params()
+        postings = Postings.empty(stem=params.stem, title=params.title)
+        postings.add(rows)
+        return cls.from_postings(postings, params)
 
     def mask(
         self,
@@ -138,7 +129,14 @@ class LexicalIndex:
         )
         if not q.ids or not q.ids[0]:
             return np.zeros(len(self.ids), dtype=np.float32)
-        s = np.asarray(self.retriever.get_scores(list(q.ids[0])), dtype=np.float32)
+        # The tokenizer maps a query of unknown words to its empty token, which would match
+        # empty chunks; and ids past the matrix would be words added after it was built.
+        width = len(self.retriever.scores["indptr"]) - 1
+        empty = self.tokenizer.get_vocab_dict().get("")
+        terms = [t for t in q.ids[0] if t < width and t != empty]
+        if not terms:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        s = np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
         return s * mask if mask is not None else s
 
     def top(self, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
@@ -162,52 +160,80 @@ class LexicalIndex:
             out[cid] = float(scores[i]) if i is not None else 0.0
         return out
 
-    def save(self, folder: Path, generation: str) -> None:
-        """Write atomically (temp folder + rename), so readers never see half an index."""
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
-        if self.ids:  # bm25s cannot save (or load) an index of nothing
-            self.retriever.save(str(tmp), show_progress=False)
-            self.tokenizer.save_vocab(str(tmp))
-        (tmp / "chunks.json").write_text(
-            json.dumps(
-                {
-                    "generation": generation,
-                    "params": self.params.to_dict(),
-                    "ids": self.ids,
-                    "meta": self.meta,
-                }
-            )
-        )
-        # Another thread or process may be saving the same folder right now: move the old copy
-        # to a name of our own, and if a fresh copy lands first, keep that one and drop ours.
-        old = Path(f"{tmp}.old")
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(folder, old)
-        try:
-            os.replace(tmp, folder)
-        except OSError:  # folder re-created by a concurrent save (directory not empty)
-            shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-
     @classmethod
     def load(
         cls, folder: Path, params: BM25Params | None = None
     ) -> tuple[LexicalIndex, str] | None:
-        """The saved index and its generation; None if there is none, it is broken, or it was
-        built with other parameters than `params`."""
-        import bm25s
-
-        params = params or BM25Params()
-        try:
-            info = json.loads((folder / "chunks.json").read_text())
-            if info.get("params") != params.to_dict():
-                return None
-            tok = _tokenizer(params.stem)
-            retriever = None
-            if info["ids"]:
-                tok.load_vocab(str(folder))
-                retriever = bm25s.BM25.load(str(folder), show_progress=False)
-        except (OSError, ValueError, KeyError):
+        """The saved index and its generation (None as for `load_postings`)."""
+        got = load_postings(folder, params)
+        if got is None:
             return None
-        return cls(retriever, tok, info["ids"], info["meta"], params), str(info["generation"])
+        return cls.from_postings(got[0], params), got[1]
+
+
+def sync_postings(
+    previous: Postings | None,
+    chunk_keys: Sequence[tuple[str, str]],
+    fetch: Callable[[list[str]], Iterable[tuple[str, str, dict[str, Any]]]],
+    params: BM25Params | None = None,
+) -> tuple[Postings, int, int]:
+    """Bring `previous` term counts in step with the store's (chunk id, version) keys: drop
+    the chunks that are gone or changed, tokenize only the new ones (`fetch` reads their rows,
+    "version" in the metadata). Returns the postings and the numbers of chunks added and
+    dropped; the scores are computed when the index is first searched (`from_postings`)."""
+    params = params or BM25Params()
+    postings = previous or Postings.empty(stem=params.stem, title=params.title)
+    dropped = postings.keep(set(chunk_keys))
+    have = set(postings.ids)
+    new = [cid for cid, _ in chunk_keys if cid not in have]
+    postings.add(row for ids in batched(new, FETCH) for row in fetch(ids))
+    return postings, len(new), dropped
+
+
+def save_postings(
+    folder: Path, generation: str, postings: Postings, params: BM25Params | None = None
+) -> None:
+    """Write the term counts and chunk list atomically (temp folder + rename), so readers
+    never see half an index; the scores are recomputed from the counts on load."""
+    params = params or BM25Params()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
+    postings.save(tmp)
+    (tmp / "chunks.json").write_text(
+        json.dumps(
+            {
+                "generation": generation,
+                "params": params.to_dict(),
+                "ids": postings.ids,
+                "meta": postings.meta,
+            }
+        )
+    )
+    # Another thread or process may be saving the same folder right now: move the old copy
+    # to a name of our own, and if a fresh copy lands first, keep that one and drop ours.
+    old = Path(f"{tmp}.old")
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(folder, old)
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # folder re-created by a concurrent save (directory not empty)
+        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_postings(folder: Path, params: BM25Params | None = None) -> tuple[Postings, str] | None:
+    """The saved term counts and their store generation; None if there are none, they are
+    broken, or they were made with other parameters than `params`."""
+    params = params or BM25Params()
+    try:
+        info = json.loads((folder / "chunks.json").read_text())
+        if info.get("params") != params.to_dict():
+            return None
+        postings = Postings.load(
+            folder, info["ids"], info["meta"], stem=params.stem, title=params.title
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if len(postings.indptr) != len(postings.ids) + 1:  # files from two different saves
+        return None
+    return postings, str(info["generation"])

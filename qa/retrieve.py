@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from qa.fusion import Diversity, Fusion, diversify
-from qa.lexical import BM25Params, LexicalIndex
+from qa.lexical import BM25Params, LexicalIndex, load_postings, save_postings, sync_postings
+from qa.postings import Postings
 from qa.store import Store, chunk_from, published_day
 from qa.types import Hit
 
@@ -124,6 +126,7 @@ class Retriever:
         self.bm25 = bm25 or BM25Params()
         self.time_words = time_words
         self._lexical: LexicalIndex | None = None
+        self._synced: tuple[Postings, str] | None = None  # term counts not yet scored
         self._generation: str | None = None
         self._lock = threading.Lock()
 
@@ -175,28 +178,47 @@ class Retriever:
         }
 
     def lexical_index(self) -> LexicalIndex:
-        """The BM25 index in step with the store (loaded, or rebuilt when stale)."""
+        """The BM25 index in step with the store (loaded, or synced when stale)."""
         with self._lock:
             gen = self.store.generation()
             if self._lexical is not None and gen == self._generation:
                 return self._lexical
-            loaded = LexicalIndex.load(self.lexical_dir, self.bm25) if self.lexical_dir else None
-            if loaded is not None and loaded[1] == gen:
-                self._lexical = loaded[0]
+            if self._synced is not None and self._synced[1] == gen:
+                postings = self._synced[0]
             else:
-                self._lexical = LexicalIndex.build(self.store.iter_chunks(), self.bm25)
-                if self.lexical_dir is not None:
-                    self._lexical.save(self.lexical_dir, gen)
-            self._generation = gen
+                saved = load_postings(self.lexical_dir, self.bm25) if self.lexical_dir else None
+                postings = saved[0] if saved and saved[1] == gen else self._sync(gen)
+            self._synced = None
+            self._lexical, self._generation = LexicalIndex.from_postings(postings, self.bm25), gen
             return self._lexical
 
-    def rebuild_lexical(self, generation: str) -> None:
-        """Rebuild and save the BM25 index after a write (the writer calls this)."""
-        index = LexicalIndex.build(self.store.iter_chunks(), self.bm25)
+    def sync_lexical(self, generation: str) -> None:
+        """Bring the BM25 term counts in step after a write and save them (the writer calls
+        this); the scores wait for the first search, which a plain `index` run never makes."""
         with self._lock:  # lexical_index() saves under this lock too: one saver per process
-            if self.lexical_dir is not None:
-                index.save(self.lexical_dir, generation)
-            self._lexical, self._generation = index, generation
+            self._synced, self._lexical = (self._sync(generation), generation), None
+
+    def _sync(self, generation: str) -> Postings:
+        """Update the saved term counts to the store's chunks and save them."""
+        saved = load_postings(self.lexical_dir, self.bm25) if self.lexical_dir else None
+        versions = self.store.article_hashes()
+
+        def version(chunk_id: str) -> str:
+            return versions.get(chunk_id.rpartition(":")[0], "")
+
+        def fetch(ids: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+            for cid, (text, meta) in self.store.chunks_by_id(ids).items():
+                yield cid, text, {**meta, "version": version(cid)}
+
+        postings, _, _ = sync_postings(
+            saved[0] if saved else None,
+            [(cid, version(cid)) for cid in self.store.chunk_ids()],
+            fetch,
+            self.bm25,
+        )
+        if self.lexical_dir is not None:
+            save_postings(self.lexical_dir, generation, postings, self.bm25)
+        return postings
 
     def resolve_time_words(
         self, query: str, filters: Filters, index: LexicalIndex | None = None

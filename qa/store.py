@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 READ_TRIES = 4
 PAGE = 2000  # rows per Chroma get/upsert call: bounded memory, well under its batch limit
+# Chunk rows per upsert call. Chroma's local bindings hold the GIL for a whole call, which stalls
+# the embedding thread of `index` (it needs the GIL between model runs); short calls let it in.
+# 128 costs no more CPU than bigger calls (64 costs ~20% more); see docs/benchmarks.md.
+WRITE = 128
 HNSW: Any = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
 
 
@@ -132,8 +136,8 @@ class Store:
             meta["dup_of"] = str(w.extra.get("dup_of", ""))
             for c, v in zip(w.chunks, w.vectors, strict=True):
                 rows.append((c, v, {**meta, "chunk": c.index, "start": c.start, "end": c.end}))
-        for lo in range(0, len(rows), PAGE):
-            part = rows[lo : lo + PAGE]
+        for lo in range(0, len(rows), WRITE):
+            part = rows[lo : lo + WRITE]
             self.chunks.upsert(
                 ids=[c.id for c, _, _ in part],
                 documents=[c.text for c, _, _ in part],
@@ -204,7 +208,7 @@ class Store:
         self.delete_chunks_of(article_id)
 
     def bump_generation(self) -> str:
-        """Mark the index as changed, so lexical indexes in other processes rebuild."""
+        """Mark the index as changed, so lexical indexes in other processes sync."""
         gen = uuid.uuid4().hex
         self.chunks.modify(metadata={**(self.chunks.metadata or {}), "generation": gen})
         self._generation_seen = gen
@@ -307,8 +311,16 @@ class Store:
         """(articles, chunks) in the index."""
         return self._read(lambda: (self.articles.count(), self.chunks.count()))
 
+    def article_hashes(self) -> dict[str, str]:
+        """Content hash of every article record (tells which chunks changed in place)."""
+        return {aid: str(m.get("hash", "")) for aid, m in self._iter(self.articles, ["metadatas"])}
+
+    def chunk_ids(self) -> list[str]:
+        """Every chunk id in the index (ids only: cheap, for syncing the lexical index)."""
+        return [cid for cid, _ in self._iter(self.chunks, [])]
+
     def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Every chunk as (id, text, metadata), paged (for the lexical index)."""
+        """Every chunk as (id, text, metadata), paged."""
         offset = 0
         while True:
             got = self._read(

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,29 @@ def local_llm():
     from qa.backends import make_llm
 
     return make_llm(Settings(llm="local"))
+
+
+def indexed_retriever(tmp_path: Path, embeddings: Any, items: list[Any], name: str) -> Any:
+    """A Retriever over a fresh on-disk Chroma under tmp_path holding `items` (Articles)."""
+    import chromadb
+
+    from ingest.index import index_sources
+    from qa.retrieve import Retriever
+    from qa.store import Store
+
+    client = chromadb.PersistentClient(
+        path=str(tmp_path / "c"), settings=chromadb.config.Settings(anonymized_telemetry=False)
+    )
+    store = Store(client, embeddings, name)
+    index_sources(
+        [str(tmp_path)],
+        store=store,
+        embeddings=embeddings,
+        count_tokens=embeddings.count_tokens,
+        load=lambda o: items,
+    )
+    store.bump_generation()
+    return Retriever(store, embeddings, lexical_dir=tmp_path / "bm25")
 
 
 def make_settings(tmp_path: Path, **kw: object) -> Settings:

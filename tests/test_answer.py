@@ -13,12 +13,10 @@ import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from ingest.index import index_sources
 from qa.answer import NOT_FOUND, answer, stream_answer
 from qa.retrieve import Retriever
-from qa.store import Store
 from qa.types import Answer, Article
-from tests.conftest import SEED
+from tests.conftest import SEED, indexed_retriever
 
 INJECTION = (
     "Local bakery wins award\n\nThe Rosewood bakery won the regional bread award on Friday. "
@@ -31,14 +29,12 @@ def fake(*replies: str) -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]))
 
 
+def make_retriever(tmp_path: Path, embeddings, items: list[Article]) -> Retriever:
+    return indexed_retriever(tmp_path, embeddings, items, "ans")
+
+
 @pytest.fixture
 def retriever(tmp_path: Path, embeddings) -> Retriever:
-    import chromadb
-
-    client = chromadb.PersistentClient(
-        path=str(tmp_path / "c"), settings=chromadb.config.Settings(anonymized_telemetry=False)
-    )
-    store = Store(client, embeddings, "ans")
     seed = SEED.read_text()
     items = [
         Article(
@@ -51,15 +47,7 @@ def retriever(tmp_path: Path, embeddings) -> Retriever:
         ),
         Article(id="bake", text=INJECTION, title="Local bakery wins award", origin=str(tmp_path)),
     ]
-    index_sources(
-        [str(tmp_path)],
-        store=store,
-        embeddings=embeddings,
-        count_tokens=embeddings.count_tokens,
-        load=lambda o: items,
-    )
-    store.bump_generation()
-    return Retriever(store, embeddings, lexical_dir=tmp_path / "bm25")
+    return make_retriever(tmp_path, embeddings, items)
 
 
 def check_citations(ans: Answer, retriever: Retriever) -> None:
@@ -79,6 +67,38 @@ def test_extractive_answer_quotes_the_article(retriever: Retriever) -> None:
     )
     assert ans.answerable and "Huawei" in ans.text
     assert ans.citations[0].article_id == "seed"
+    check_citations(ans, retriever)
+
+
+def test_long_quote_opens_short_and_is_then_quoted_whole(tmp_path: Path, embeddings) -> None:
+    long = (
+        "The harbour council of Dunmore, after a long and often bitter debate that ran late "
+        "into the night and drew hundreds of residents, fishermen, shop owners and two former "
+        "mayors to the town hall, finally approved the new ferry terminal, which will be "
+        "built by the Norwegian firm Fjordbygg at a cost of 41 million euros."
+    )
+    items = [Article(id="ferry", text=long, title="Ferry terminal", origin=str(tmp_path))]
+    r = make_retriever(tmp_path, embeddings, items)
+    ans = answer("Which firm will build the ferry terminal?", retriever=r, llm=None)
+    first = re.split(r"(?<=\d\])[.!?]?\s+", ans.text)[0]
+    assert len([w for w in first.split() if re.search(r"\w", w) and "[" not in w]) <= 30
+    # Whatever the short opening kept, the whole sentence (and so the answer) is there too.
+    assert "Fjordbygg" in ans.text and long in ans.text
+    check_citations(ans, r)
+
+
+def test_long_model_sentence_does_not_open_the_answer(retriever: Retriever) -> None:
+    long = (
+        "Huawei expects to see a 24% drop in global shipments due to this disastrous trade war "
+        "imposed on it by the U.S. government, and it was expected to become the second largest "
+        "mobile phones company in the world crossing Apple this year [1]."
+    )
+    assert len(long.split()) > 30
+    ans = answer("What drop in shipments does Huawei expect?", retriever=retriever, llm=fake(long))
+    assert ans.verified == 1  # the model's sentence is supported, so it stays, but not first
+    first = re.split(r"(?<=\d\])[.!?]?\s+", ans.text)[0]
+    assert len([w for w in first.split() if re.search(r"\w", w) and "[" not in w]) <= 30
+    assert "second largest mobile phones company" in ans.text.split(first, 1)[1]
     check_citations(ans, retriever)
 
 

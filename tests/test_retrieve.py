@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest.index import index_sources
 from qa.fusion import Fusion, diversify
-from qa.lexical import BM25Params, LexicalIndex
+from qa.lexical import BM25Params, LexicalIndex, save_postings, sync_postings
+from qa.postings import Postings
 from qa.retrieve import Filters, Retriever
-from qa.store import Store
 from qa.types import Article, Chunk, Hit
+from tests.conftest import indexed_retriever
 
 NEWS = [
     (
@@ -47,25 +49,11 @@ NEWS = [
 
 @pytest.fixture
 def retriever(tmp_path: Path, embeddings) -> Retriever:
-    import chromadb
-
-    client = chromadb.PersistentClient(
-        path=str(tmp_path / "c"), settings=chromadb.config.Settings(anonymized_telemetry=False)
-    )
-    store = Store(client, embeddings, "rt")
     items = [
         Article(id=i, text=t, title=ti, source=s, published=d, origin=str(tmp_path))
         for i, d, s, ti, t in NEWS
     ]
-    index_sources(
-        [str(tmp_path)],
-        store=store,
-        embeddings=embeddings,
-        count_tokens=embeddings.count_tokens,
-        load=lambda o: items,
-    )
-    store.bump_generation()
-    return Retriever(store, embeddings, lexical_dir=tmp_path / "bm25")
+    return indexed_retriever(tmp_path, embeddings, items, "rt")
 
 
 def test_dense_finds_paraphrase(retriever: Retriever) -> None:
@@ -231,9 +219,81 @@ def test_bm25_kept_in_step_through_reindex_and_remove(app, tmp_path: Path) -> No
 
 def test_lexical_index_with_other_params_is_rebuilt(tmp_path: Path) -> None:
     rows = [("a:0", "alpha beta", {"day": 20170301, "source": "x", "title": "T"})]
-    LexicalIndex.build(rows).save(tmp_path / "bm25", "g1")
+    postings = Postings.empty()
+    postings.add(rows)
+    save_postings(tmp_path / "bm25", "g1", postings)
     assert LexicalIndex.load(tmp_path / "bm25") is not None
     assert LexicalIndex.load(tmp_path / "bm25", BM25Params(k1=2.0)) is None
+    (tmp_path / "bm25" / "postings.npz").write_bytes(b"not numpy")
+    assert LexicalIndex.load(tmp_path / "bm25") is None  # broken files: rebuilt, not trusted
+
+
+TEXTS = [
+    "The cat sat on the mat in Paris.",
+    "Dogs bark loudly at night in London, and the cat hides.",
+    "ARM cut ties with Huawei after Google's ban.",
+    "",
+    "cat cat dog mat mat mat",
+    "Huawei said the ban would hurt American chip designers.",
+]
+
+
+def _rows(texts: list[str]) -> list[tuple[str, str, dict]]:
+    meta = {"day": 0, "source": "", "version": "v1"}
+    return [(f"c{i}", t, {**meta, "article_id": f"a{i}"}) for i, t in enumerate(texts)]
+
+
+def test_bm25_scores_match_bm25s_own_index() -> None:
+    import bm25s
+
+    from qa.postings import tokenizer
+
+    params = BM25Params(title=False)
+    ix = LexicalIndex.build(_rows(TEXTS), params)
+    tok = tokenizer(True)
+    ref = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
+    ref.index(tok.tokenize(TEXTS, show_progress=False, return_as="tuple"), show_progress=False)
+    for q in ["cat mat", "huawei ban", "dog barking night", "chip designers"]:
+        ids = tok.tokenize([q], update_vocab=False, show_progress=False, return_as="ids")[0]
+        assert np.allclose(ix.scores(q), ref.get_scores(ids), atol=1e-5), q
+    assert ix.search("zebra", 3) == []  # unknown words match nothing (not the empty chunk)
+
+
+def test_synced_postings_equal_a_fresh_build_and_tokenize_only_new_chunks() -> None:
+    rows = _rows(TEXTS)
+    fetched: list[str] = []
+
+    def fetch(ids: list[str]) -> list[tuple[str, str, dict]]:
+        fetched.extend(ids)
+        return [r for r in rows if r[0] in ids]
+
+    def keys(*ids: str) -> list[tuple[str, str]]:
+        return [(i, "v1") for i in ids]
+
+    postings, added, dropped = sync_postings(None, keys("c0", "c1", "c2"), fetch)
+    assert (added, dropped, fetched) == (3, 0, ["c0", "c1", "c2"])
+    fetched.clear()
+    # c1 removed, c3..c5 new: only the new chunks are read and tokenized.
+    postings, added, dropped = sync_postings(postings, keys("c0", "c2", "c3", "c4", "c5"), fetch)
+    ix = LexicalIndex.from_postings(postings)
+    assert (added, dropped, sorted(fetched)) == (3, 1, ["c3", "c4", "c5"])
+    fresh = LexicalIndex.build([r for r in rows if r[0] != "c1"])
+    for q in ["cat mat", "huawei ban", "dog night", "chip"]:
+        got = dict(ix.search(q, 6))
+        want = dict(fresh.search(q, 6))
+        assert got.keys() == want.keys(), q
+        assert all(abs(got[k] - want[k]) < 1e-5 for k in got), q
+    assert ix.search("London", 3) == []  # the dropped chunk is gone
+    # An edited article keeps its chunk ids; a new version re-reads the chunk.
+    rows[0] = ("c0", "Zebras crossed the road in Paris.", {**rows[0][2], "version": "v2"})
+    fetched.clear()
+    postings, added, dropped = sync_postings(
+        postings, [("c0", "v2"), *keys("c2", "c3", "c4", "c5")], fetch
+    )
+    ix = LexicalIndex.from_postings(postings)
+    assert (added, dropped, fetched) == (1, 1, ["c0"])
+    assert [c for c, _ in ix.search("zebra", 3)] == ["c0"]
+    assert ix.search("sat", 3) == []
 
 
 def test_lexical_mask_is_vectorized_metadata_filter() -> None:

@@ -1,0 +1,181 @@
+"""Term counts per chunk, kept on disk so the BM25 index is updated, not rebuilt.
+
+A write run used to re-read and re-tokenize every chunk of the store to rebuild BM25, which made
+memory and time grow with the corpus. Term counts are what BM25 is computed from and they do not
+change when other chunks come and go, so they are stored once per chunk (compact numpy arrays,
+CSR by chunk) and only new chunks are tokenized; the scores, which do depend on the whole corpus
+(idf, average length), are recomputed from the arrays in C-speed numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Filter fields, and "version": the article's content hash, because an edited article keeps its
+# chunk ids (chunks are overwritten in place) and only the version tells the text changed.
+META_KEYS = ("article_id", "day", "source", "version")
+BATCH = 1000  # chunks tokenized at a time: bounds the Python lists the tokenizer makes
+
+
+def tokenizer(stem: bool) -> Any:
+    """bm25s's tokenizer (English stop words, optional Snowball stemming), with an empty vocab."""
+    import bm25s.tokenization
+
+    stemmer = None
+    if stem:
+        import Stemmer
+
+        stemmer = Stemmer.Stemmer("english").stemWord
+    return bm25s.tokenization.Tokenizer(stopwords="english", stemmer=stemmer)
+
+
+def _empty_meta() -> dict[str, list[Any]]:
+    return {k: [] for k in META_KEYS}
+
+
+@dataclass
+class Postings:
+    """Chunk ids, their filter metadata and term counts (CSR: row = chunk, column = term)."""
+
+    tok: Any
+    title: bool = True  # the article title is indexed with each of its chunks
+    ids: list[str] = field(default_factory=list)
+    meta: dict[str, list[Any]] = field(default_factory=_empty_meta)
+    lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    indptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    tfs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+
+    @classmethod
+    def empty(cls, *, stem: bool = True, title: bool = True) -> Postings:
+        """No chunks yet."""
+        return cls(tokenizer(stem), title)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of term ids the tokenizer has handed out (columns of the matrix)."""
+        return len(self.tok.get_vocab_dict())
+
+    def add(self, rows: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        """Tokenize and append (chunk_id, text, metadata) rows, a batch at a time."""
+        it = iter(rows)
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        while batch := list(islice(it, BATCH)):
+            parts.append(self._count(batch))
+        if not parts:
+            return
+        lengths, counts, terms, tfs = (np.concatenate(p) for p in zip(*parts, strict=True))
+        base = self.indptr[-1]
+        self.indptr = np.concatenate([self.indptr, base + np.cumsum(counts, dtype=np.int64)])
+        self.lengths = np.concatenate([self.lengths, lengths])
+        self.terms = np.concatenate([self.terms, terms])
+        self.tfs = np.concatenate([self.tfs, tfs])
+
+    def _count(
+        self, batch: list[tuple[str, str, dict[str, Any]]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        texts = []
+        for cid, text, m in batch:
+            self.ids.append(cid)
+            for k in META_KEYS:
+                self.meta[k].append(m.get(k, 0 if k == "day" else ""))
+            # Titles carry names the body may only abbreviate; index them with the chunk.
+            title = str(m.get("title", "")) if self.title else ""
+            texts.append(f"{title}\n{text}" if title else text)
+        docs = self.tok.tokenize(texts, update_vocab=True, show_progress=False, return_as="ids")
+        lengths = np.fromiter((len(d) for d in docs), np.int64, len(docs))
+        flat = np.fromiter((t for d in docs for t in d), np.int64, int(lengths.sum()))
+        row = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+        # One sort of (row, term) keys turns token lists into per-row term counts.
+        width = int(flat.max(initial=0)) + 1
+        keys, tfs = np.unique(row * width + flat, return_counts=True)
+        counts = np.bincount(keys // width, minlength=len(docs))
+        return (
+            lengths.astype(np.int32),
+            counts,
+            (keys % width).astype(np.int32),
+            tfs.astype(np.int32),
+        )
+
+    def keys(self) -> Iterator[tuple[str, str]]:
+        """(chunk id, version) of every chunk held."""
+        return zip(self.ids, (str(v) for v in self.meta["version"]), strict=True)
+
+    def keep(self, wanted: set[tuple[str, str]]) -> int:
+        """Drop every chunk whose (id, version) is not in `wanted`; return how many."""
+        rows = np.fromiter((k in wanted for k in self.keys()), bool, len(self.ids))
+        dropped = int((~rows).sum())
+        if not dropped:
+            return 0
+        per_row = np.diff(self.indptr)
+        entries = np.repeat(rows, per_row)
+        self.terms, self.tfs = self.terms[entries], self.tfs[entries]
+        self.indptr = np.concatenate([[0], np.cumsum(per_row[rows], dtype=np.int64)])
+        self.lengths = self.lengths[rows]
+        self.ids = [cid for cid, ok in zip(self.ids, rows, strict=True) if ok]
+        self.meta = {
+            k: [v for v, ok in zip(vs, rows, strict=True) if ok] for k, vs in self.meta.items()
+        }
+        return dropped
+
+    def bm25(self, *, k1: float, b: float, method: str) -> dict[str, Any]:
+        """The BM25 score matrix in bm25s's layout (CSC: column = term, row = chunk)."""
+        import scipy.sparse as sp
+        from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
+
+        n, width = len(self.ids), self.vocab_size
+        if method not in ("robertson", "lucene", "atire"):
+            # bm25l and bm25+ add a score for absent terms: not a sparse matrix.
+            raise ValueError(f"BM25 method {method!r} is not supported (robertson, lucene, atire)")
+        df = np.bincount(self.terms, minlength=width)
+        idf_of = _select_idf_scorer(method)
+        idf = np.fromiter((idf_of(int(d), n) for d in df), np.float32, width)
+        row_len = np.repeat(self.lengths, np.diff(self.indptr)).astype(np.float32)
+        avg = float(self.lengths.mean()) if n else 1.0
+        tfc = _select_tfc_scorer(method)(self.tfs.astype(np.float32), row_len, avg, k1, b)
+        data = (idf[self.terms] * tfc).astype(np.float32)
+        # scipy's CSR->CSC transpose is C code with int32 indices: no int64 sort temporaries.
+        csc = sp.csr_matrix((data, self.terms, self.indptr), shape=(n, width)).tocsc()
+        return {
+            "data": csc.data.astype(np.float32),
+            "indices": csc.indices.astype(np.int32),
+            "indptr": csc.indptr.astype(np.int64),
+            "num_docs": n,
+        }
+
+    def save(self, folder: Path) -> None:
+        """Write the arrays and the tokenizer's vocabulary into `folder` (which must exist)."""
+        np.savez(
+            folder / "postings.npz",
+            lengths=self.lengths,
+            indptr=self.indptr,
+            terms=self.terms,
+            tfs=self.tfs,
+        )
+        self.tok.save_vocab(str(folder))
+
+    @classmethod
+    def load(
+        cls, folder: Path, ids: list[str], meta: dict[str, list[Any]], *, stem: bool, title: bool
+    ) -> Postings:
+        """Read what `save` wrote; ids and metadata come from the caller's own record."""
+        tok = tokenizer(stem)
+        tok.load_vocab(str(folder))
+        with np.load(folder / "postings.npz") as z:
+            arrays = {k: z[k] for k in ("lengths", "indptr", "terms", "tfs")}
+        return cls(tok, title, list(ids), {k: list(v) for k, v in meta.items()}, **arrays)
+
+
+def batched(items: list[str], size: int) -> Iterator[list[str]]:
+    """Consecutive slices of at most `size` items."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
