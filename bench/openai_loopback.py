@@ -3,8 +3,10 @@ loopback that serves the packaged local model (qa/openai_server.py): the hosted-
 measured offline.
 
     .venv/bin/python bench/openai_loopback.py answer_quality.py --n 150
+    .venv/bin/python bench/openai_loopback.py articleqa --data-dir /tmp/mt eval mtrag FILE --json
 
-The server runs in this process; the benchmark talks to it over HTTP through langchain-openai.
+The server runs in this process; the benchmark (or the `articleqa` command) talks to it over
+HTTP through langchain-openai.
 """
 
 from __future__ import annotations
@@ -32,12 +34,23 @@ def main() -> None:
         ARTICLEQA_OPENAI_BASE_URL=server.base_url,
         ARTICLEQA_OPENAI_MODEL=MODEL_ID,
         ARTICLEQA_OPENAI_API_KEY="loopback",
+        ARTICLEQA_LLM="openai",
     )
     script, *rest = sys.argv[1:]
-    sys.argv = [str(HERE / script), "--backend", "openai", *rest]
-    sys.path.insert(0, str(HERE))
     try:
-        runpy.run_path(str(HERE / script), run_name="__main__")
+        if script == "articleqa":
+            from qa.cli import main as cli_main
+
+            sys.argv = ["articleqa", *rest]
+            try:
+                cli_main()
+            except SystemExit as e:  # click exits when the command is done
+                if e.code:
+                    raise
+        else:
+            sys.argv = [str(HERE / script), "--backend", "openai", *rest]
+            sys.path.insert(0, str(HERE))
+            runpy.run_path(str(HERE / script), run_name="__main__")
     finally:
         server.shutdown()
         server.server_close()

@@ -9,8 +9,8 @@ bench/answer_latency.py builds and caches; run that first), then:
 - concurrent users: U threads, each its own Retriever (own BM25 copy, shared model), each
   running --searches XQuAD questions through the full hybrid search; p50/p95 latency and
   searches per second in total;
-- catch-up: after another process writes, the first search of a reader rebuilds its BM25 copy
-  from the server; its latency, and a normal search's.
+- catch-up: after another process writes, the first search of a reader brings its BM25 copy in
+  step with the server (lists chunk ids, reads new chunks only); its latency, and the next one's.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def main() -> None:
             t = time.perf_counter()
             reader.retriever.search("harbour ferry vote", k=5)
             print(
-                f"\nafter another process wrote: first search {first:.2f}s (BM25 rebuilt from "
+                f"\nafter another process wrote: first search {first:.2f}s (BM25 caught up with "
                 f"the server), next {1000 * (time.perf_counter() - t):.0f} ms"
             )
         finally:

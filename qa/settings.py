@@ -74,7 +74,7 @@ class Settings(BaseSettings):
 
     # Answering.
     llm: LLMBackend = "local"
-    local_model: str = "smollm2"  # "smollm2" or a path to a .gguf file
+    local_model: str = "smollm2"  # "smollm2", "gemma3-270m" or a path to a .gguf file
     llm_max_tokens: int = 64
     # What the model reads: the best-matching sentences ("sentences", best for small local
     # models, which lose the thread in long passages) or whole passages (hosted models).

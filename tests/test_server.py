@@ -112,7 +112,7 @@ def test_two_processes_share_one_server_and_keep_bm25_in_step(tmp_path, chroma_u
     assert got["results"] and "Zorvexa" in got["results"][0]["text"]
     assert cli(other, chroma_url, collection, "stats")["articles"] == 1
 
-    # ...and a long-lived reader notices a later write: its BM25 copy rebuilds on the server's
+    # ...and a long-lived reader notices a later write: its BM25 copy catches up with the server's
     # new generation, so a rare name only the new article holds is found by the lexical side.
     assert reader.retriever.lexical_index().search("Quillmarsh", 3) == []
     (folder / "bridge.txt").write_text(BRIDGE)
