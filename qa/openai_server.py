@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 import time
 import uuid
@@ -40,6 +41,11 @@ class OpenAIServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], model: BaseChatModel) -> None:
         super().__init__(address, _Handler)
         self.model = model
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client drops a kept-alive connection; report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     @property
     def base_url(self) -> str:
