@@ -49,9 +49,12 @@ class App:
         """Hybrid retrieval over the store."""
         from qa.retrieve import Retriever
 
-        return Retriever.from_settings(
+        retriever = Retriever.from_settings(
             self.store, self.embeddings, self.settings, lexical_dir=self._local_dir / "bm25"
         )
+        # The writer's BM25 term counts follow the store's chunk changes as they happen.
+        self.store.listeners.append(retriever)
+        return retriever
 
     @functools.cached_property
     def llm(self) -> BaseChatModel | None:
@@ -128,6 +131,7 @@ class App:
         with writer_lock(self._local_dir, on_wait):
             # Another process may have written (or died writing): start from what is on disk.
             self.store.refresh()
+            _ = self.retriever  # its BM25 term counts listen to the writes that follow
             manifest = self.manifest()
             if by_name:
                 for source in sources:
@@ -179,6 +183,7 @@ class App:
         ukey = url_key(target) if target.lower().startswith(("http://", "https://")) else ""
         with writer_lock(self._local_dir, on_wait):
             self.store.refresh()
+            _ = self.retriever  # its BM25 term counts listen to the writes that follow
             manifest = self.manifest()
             ids = [
                 aid

@@ -24,6 +24,13 @@ import numpy as np
 from qa.postings import Postings, batched
 
 FETCH = 1000  # new chunks read from the store per call while syncing
+DIRTY = "dirty"  # file in a saved index: a writer changed the store after it was saved
+
+
+def mark_dirty(folder: Path) -> None:
+    """Flag the saved term counts as behind the store (until the next save replaces them)."""
+    if folder.is_dir():
+        (folder / DIRTY).touch()
 
 
 @dataclass(frozen=True)
@@ -229,6 +236,8 @@ def load_postings(folder: Path, params: BM25Params | None = None) -> tuple[Posti
         info = json.loads((folder / "chunks.json").read_text())
         if info.get("params") != params.to_dict():
             return None
+        if (folder / DIRTY).exists():  # a writer died mid-run: counts may lag the store
+            info["generation"] = ""
         postings = Postings.load(
             folder, info["ids"], info["meta"], stem=params.stem, title=params.title
         )

@@ -106,13 +106,35 @@ class Postings:
             tfs.astype(np.int32),
         )
 
+    def replace(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Add rows, first dropping any held rows with the same chunk ids (rewritten chunks)."""
+        new = {cid for cid, _, _ in rows}
+        if not new.isdisjoint(self.ids):
+            self._keep_rows([cid not in new for cid in self.ids])
+        self.add(rows)
+
+    def drop_article(self, article_id: str, first: int = 0) -> None:
+        """Drop the article's chunks whose index (the id's ":n" suffix) is `first` or more."""
+        if article_id not in self.meta["article_id"]:
+            return
+        self._keep_rows(
+            [
+                aid != article_id or int(cid.rpartition(":")[2]) < first
+                for cid, aid in zip(self.ids, self.meta["article_id"], strict=True)
+            ]
+        )
+
     def keys(self) -> Iterator[tuple[str, str]]:
         """(chunk id, version) of every chunk held."""
         return zip(self.ids, (str(v) for v in self.meta["version"]), strict=True)
 
     def keep(self, wanted: set[tuple[str, str]]) -> int:
         """Drop every chunk whose (id, version) is not in `wanted`; return how many."""
-        rows = np.fromiter((k in wanted for k in self.keys()), bool, len(self.ids))
+        return self._keep_rows([k in wanted for k in self.keys()])
+
+    def _keep_rows(self, flags: list[bool]) -> int:
+        """Keep the rows flagged True; return how many were dropped."""
+        rows = np.asarray(flags, dtype=bool)
         dropped = int((~rows).sum())
         if not dropped:
             return 0
@@ -121,9 +143,9 @@ class Postings:
         self.terms, self.tfs = self.terms[entries], self.tfs[entries]
         self.indptr = np.concatenate([[0], np.cumsum(per_row[rows], dtype=np.int64)])
         self.lengths = self.lengths[rows]
-        self.ids = [cid for cid, ok in zip(self.ids, rows, strict=True) if ok]
+        self.ids = [cid for cid, ok in zip(self.ids, flags, strict=True) if ok]
         self.meta = {
-            k: [v for v, ok in zip(vs, rows, strict=True) if ok] for k, vs in self.meta.items()
+            k: [v for v, ok in zip(vs, flags, strict=True) if ok] for k, vs in self.meta.items()
         }
         return dropped
 

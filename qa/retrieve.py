@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -21,7 +21,14 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from qa.fusion import Diversity, Fusion, diversify
-from qa.lexical import BM25Params, LexicalIndex, load_postings, save_postings, sync_postings
+from qa.lexical import (
+    BM25Params,
+    LexicalIndex,
+    load_postings,
+    mark_dirty,
+    save_postings,
+    sync_postings,
+)
 from qa.postings import Postings
 from qa.store import Store, chunk_from, published_day
 from qa.types import Hit
@@ -127,6 +134,7 @@ class Retriever:
         self.time_words = time_words
         self._lexical: LexicalIndex | None = None
         self._synced: tuple[Postings, str] | None = None  # term counts not yet scored
+        self._live: Postings | None = None  # term counts a write run is updating
         self._generation: str | None = None
         self._lock = threading.Lock()
 
@@ -193,14 +201,52 @@ class Retriever:
             return self._lexical
 
     def sync_lexical(self, generation: str) -> None:
-        """Bring the BM25 term counts in step after a write and save them (the writer calls
+        """Save the BM25 term counts after a write, in step with the store (the writer calls
         this); the scores wait for the first search, which a plain `index` run never makes."""
         with self._lock:  # lexical_index() saves under this lock too: one saver per process
-            self._synced, self._lexical = (self._sync(generation), generation), None
+            if self._live is not None:  # kept in step by the store's change events
+                postings, self._live = self._live, None
+                if self.lexical_dir is not None:
+                    save_postings(self.lexical_dir, generation, postings, self.bm25)
+            else:
+                postings = self._sync(generation)
+            self._synced, self._lexical = (postings, generation), None
+
+    # -- ChunkListener: the store tells the writer's retriever what it changed ---------------
+    def chunks_written(self, rows: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
+        """Tokenize chunks as they are stored (no reading back at the end of the run)."""
+        with self._lock:
+            self._live_postings().replace(list(rows))
+
+    def chunks_dropped(self, article_id: str, first: int) -> None:
+        """Forget an article's deleted chunks."""
+        with self._lock:
+            self._live_postings().drop_article(article_id, first)
+
+    def _live_postings(self) -> Postings:
+        """The term counts this run updates: the saved ones if they were in step with the
+        store before the run's first write, else brought in step by listing the store."""
+        if self._live is None:
+            saved = load_postings(self.lexical_dir, self.bm25) if self.lexical_dir else None
+            if self.lexical_dir is not None:
+                mark_dirty(self.lexical_dir)  # a crash before the save must not trust them
+            if saved is not None and saved[1] == self.store.generation():
+                self._live = saved[0]
+            else:
+                self._live = self._diff(saved[0] if saved else None)
+        return self._live
 
     def _sync(self, generation: str) -> Postings:
         """Update the saved term counts to the store's chunks and save them."""
         saved = load_postings(self.lexical_dir, self.bm25) if self.lexical_dir else None
+        postings = self._diff(saved[0] if saved else None)
+        if self.lexical_dir is not None:
+            save_postings(self.lexical_dir, generation, postings, self.bm25)
+        return postings
+
+    def _diff(self, previous: Postings | None) -> Postings:
+        """`previous` brought in step with the store by listing it (ids, article hashes) and
+        reading only the chunks that are new or changed."""
         versions = self.store.article_hashes()
 
         def version(chunk_id: str) -> str:
@@ -211,13 +257,8 @@ class Retriever:
                 yield cid, text, {**meta, "version": version(cid)}
 
         postings, _, _ = sync_postings(
-            saved[0] if saved else None,
-            [(cid, version(cid)) for cid in self.store.chunk_ids()],
-            fetch,
-            self.bm25,
+            previous, [(cid, version(cid)) for cid in self.store.chunk_ids()], fetch, self.bm25
         )
-        if self.lexical_dir is not None:
-            save_postings(self.lexical_dir, generation, postings, self.bm25)
         return postings
 
     def resolve_time_words(

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -52,6 +52,16 @@ def published_day(iso: str) -> int:
     return int(digits) if len(digits) == 8 and digits.isdigit() else 0
 
 
+class ChunkListener(Protocol):
+    """Told of every chunk change, right after it is made (the BM25 term counts follow)."""
+
+    def chunks_written(self, rows: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
+        """(chunk id, text, metadata with "version" = the article's content hash) stored."""
+
+    def chunks_dropped(self, article_id: str, first: int) -> None:
+        """The article's chunks from index `first` on were deleted (0: all of them)."""
+
+
 class Store:
     """The index in Chroma: upsert/delete by article, look up, dense search."""
 
@@ -61,6 +71,8 @@ class Store:
         self.name = name
         self._open(client)
         self._generation_seen: str | None = None
+        # Told of chunk changes as they happen, so a writer never reads the store back for them.
+        self.listeners: list[ChunkListener] = []
 
     def _open(self, client: ClientAPI) -> None:
         from qa.chroma_local import chroma_embedding_function
@@ -130,20 +142,23 @@ class Store:
         record, written last, so a crash in between leaves chunks without a record (swept) or
         a record with the old hash (redone next run). Batched: a few calls per batch, not per
         article (each Chroma write is a transaction)."""
-        rows: list[tuple[Chunk, Sequence[float], dict[str, Any]]] = []
+        rows: list[tuple[Chunk, Sequence[float], dict[str, Any], str]] = []
         for w in items:
             meta = {**w.article.metadata(), "day": published_day(w.article.published)}
             meta["dup_of"] = str(w.extra.get("dup_of", ""))
             for c, v in zip(w.chunks, w.vectors, strict=True):
-                rows.append((c, v, {**meta, "chunk": c.index, "start": c.start, "end": c.end}))
+                m = {**meta, "chunk": c.index, "start": c.start, "end": c.end}
+                rows.append((c, v, m, w.article.hash))
         for lo in range(0, len(rows), WRITE):
             part = rows[lo : lo + WRITE]
             self.chunks.upsert(
-                ids=[c.id for c, _, _ in part],
-                documents=[c.text for c, _, _ in part],
-                embeddings=np.asarray([v for _, v, _ in part], dtype=np.float32),
-                metadatas=[m for _, _, m in part],
+                ids=[c.id for c, _, _, _ in part],
+                documents=[c.text for c, _, _, _ in part],
+                embeddings=np.asarray([v for _, v, _, _ in part], dtype=np.float32),
+                metadatas=[m for _, _, m, _ in part],
             )
+        for listener in self.listeners:
+            listener.chunks_written([(c.id, c.text, {**m, "version": h}) for c, _, m, h in rows])
         surplus = [
             f"{w.article.id}:{i}"
             for w in items
@@ -157,6 +172,9 @@ class Store:
                 n = len(w.chunks)
                 where: Any = {"$and": [{"article_id": w.article.id}, {"chunk": {"$gte": n}}]}
                 self.chunks.delete(where=where)
+            if w.old_chunks is None or w.old_chunks > len(w.chunks):
+                for listener in self.listeners:
+                    listener.chunks_dropped(w.article.id, len(w.chunks))
         for lo in range(0, len(items), PAGE):
             self._write_records(
                 [
@@ -201,6 +219,8 @@ class Store:
     def delete_chunks_of(self, article_id: str) -> None:
         """Delete every chunk of one article."""
         self.chunks.delete(where={"article_id": article_id})
+        for listener in self.listeners:
+            listener.chunks_dropped(article_id, 0)
 
     def delete_article(self, article_id: str) -> None:
         """Delete an article: its record first, so a crash leaves orphans the sweep removes."""

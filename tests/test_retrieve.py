@@ -217,6 +217,48 @@ def test_bm25_kept_in_step_through_reindex_and_remove(app, tmp_path: Path) -> No
     assert r.search("bicycle lanes", k=1)[0].chunk.text.startswith("The city council")
 
 
+def _two_articles(app, tmp_path: Path) -> Path:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Zorblax industries announced a merger with Quintech.\n")
+    (folder / "b.txt").write_text("The city council approved the new bicycle lanes.\n")
+    app.index([str(folder)])
+    return folder
+
+
+def test_writer_keeps_bm25_in_step_without_reading_the_store_back(app, tmp_path: Path) -> None:
+    folder = _two_articles(app, tmp_path)
+    read: list[str] = []
+    for name in ("chunks_by_id", "chunk_ids", "article_hashes"):
+        real = getattr(app.store, name)
+        setattr(app.store, name, lambda *a, _r=real, _n=name: read.append(_n) or _r(*a))
+    (folder / "a.txt").write_text("Glimmerdyne industries announced a merger with Quintech.\n")
+    app.reindex()
+    assert read == []  # the term counts followed the writes; nothing was listed or re-read
+    app.retriever.use_dense = False
+    assert app.retriever.search("Zorblax", k=3) == []
+    assert app.retriever.search("Glimmerdyne", k=1)[0].chunk.text.startswith("Glimmerdyne")
+
+
+def test_writer_killed_before_saving_bm25_is_repaired_by_the_next_process(
+    app, tmp_path: Path
+) -> None:
+    folder = _two_articles(app, tmp_path)
+
+    def die() -> str:  # the run dies after its writes, before it bumps the generation
+        raise KeyboardInterrupt
+
+    app.store.bump_generation = die
+    (folder / "a.txt").write_text("Glimmerdyne industries announced a merger with Quintech.\n")
+    with pytest.raises(KeyboardInterrupt):
+        app.reindex()
+    # The next process: same store and BM25 folder; the saved counts still carry the store's
+    # generation, but they are marked as behind it, so it lists the store and catches up.
+    other = Retriever(app.store, app.embeddings, lexical_dir=app.retriever.lexical_dir, dense=False)
+    assert other.search("Zorblax", k=3) == []
+    assert other.search("Glimmerdyne", k=1)[0].chunk.text.startswith("Glimmerdyne")
+
+
 def test_lexical_index_with_other_params_is_rebuilt(tmp_path: Path) -> None:
     rows = [("a:0", "alpha beta", {"day": 20170301, "source": "x", "title": "T"})]
     postings = Postings.empty()
