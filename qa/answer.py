@@ -215,12 +215,21 @@ def _verify(
     sv = np.asarray(embed(sentences), dtype=np.float32)  # type: ignore[operator]
     sims = sv @ cv.T
     asked = content_terms(query)
+    # Small models copy a quote's label ("Title, 2017-03-01") as if it were an answer; words
+    # from titles and dates alone answer nothing.
+    labels = [
+        content_terms(f"{c.hit.meta.get('title', '')} undated {c.hit.meta.get('published', '')}")
+        for c in cands
+    ]
     kept: list[_Support] = []
     dropped = 0
     for i, sentence in enumerate(sentences):
         # What the sentence adds beyond the question must be in the snippet: restating the
         # question, or pinning an invented fact on the question's words, is not an answer.
         new = content_terms(sentence) - asked
+        if any(new <= label for label in labels):
+            dropped += 1
+            continue
         best: _Support | None = None
         for j, cand in enumerate(cands):
             lex = lexical_support(sentence, cand.text)

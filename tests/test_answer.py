@@ -102,6 +102,32 @@ def test_long_model_sentence_does_not_open_the_answer(retriever: Retriever) -> N
     check_citations(ans, retriever)
 
 
+def test_a_copied_quote_label_is_not_an_answer(embeddings) -> None:
+    # Small models echo the label the prompt puts on a quote: "(Title, date)". Over the bundled
+    # samples SmolLM2 did exactly this, and the label's words were all in a sentence it quoted.
+    import numpy as np
+
+    from qa.answer import _verify
+    from qa.types import Chunk, Hit
+    from qa.verify import Candidate
+
+    title = "The US Wants South Korea To Abandon Huawei Products"
+    sentence = "Now the U.S. wants South Korea to abandon Huawei products in a weird fashion."
+    text = f"{title}\n\n{sentence}"  # the article's first line is its title, as in the samples
+    hit = Hit(Chunk("seed:0", "seed", 0, text, 0, len(text)), 1.0, {"title": title})
+    start = text.index(sentence)
+    cands = [Candidate(hit, title, 0, len(title)), Candidate(hit, sentence, start, len(text))]
+    cv = np.asarray(embeddings.embed_documents([title, sentence]), dtype=np.float32)
+    question = "Which chip designer cut ties with Huawei?"
+    embed, zero = embeddings.embed_documents, np.zeros(2)
+    kept, dropped = _verify(f"{title}, undated [1].", question, cands, cv, zero, embed)
+    assert (kept, dropped) == ([], 1)  # verbatim article text, but a label, not an answer
+    # A claim in the article's own words is still checked, and kept.
+    claim = "The U.S. wants South Korea to abandon Huawei products [2]."
+    kept, dropped = _verify(claim, question, cands, cv, zero, embed)
+    assert [k.candidate.text for k in kept] == [sentence] and dropped == 0
+
+
 def test_unsupported_sentence_is_removed(retriever: Retriever) -> None:
     llm = fake("The US wants South Korea to drop Huawei [1]. The moon is made of green cheese [2].")
     ans = answer(
