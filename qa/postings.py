@@ -51,6 +51,9 @@ class Postings:
     indptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     tfs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    # Counts added but not yet merged into the arrays: a writer adds a few hundred chunks per
+    # flush, and merging each time would copy the whole arrays every flush.
+    _pending: list[tuple[np.ndarray, ...]] = field(default_factory=list, repr=False)
 
     @classmethod
     def empty(cls, *, stem: bool = True, title: bool = True) -> Postings:
@@ -68,12 +71,15 @@ class Postings:
     def add(self, rows: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
         """Tokenize and append (chunk_id, text, metadata) rows, a batch at a time."""
         it = iter(rows)
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         while batch := list(islice(it, BATCH)):
-            parts.append(self._count(batch))
-        if not parts:
+            self._pending.append(self._count(batch))
+
+    def _merge(self) -> None:
+        """Fold the pending counts into the arrays (once, before they are read)."""
+        if not self._pending:
             return
-        lengths, counts, terms, tfs = (np.concatenate(p) for p in zip(*parts, strict=True))
+        lengths, counts, terms, tfs = (np.concatenate(p) for p in zip(*self._pending, strict=True))
+        self._pending = []
         base = self.indptr[-1]
         self.indptr = np.concatenate([self.indptr, base + np.cumsum(counts, dtype=np.int64)])
         self.lengths = np.concatenate([self.lengths, lengths])
@@ -134,6 +140,7 @@ class Postings:
 
     def _keep_rows(self, flags: list[bool]) -> int:
         """Keep the rows flagged True; return how many were dropped."""
+        self._merge()
         rows = np.asarray(flags, dtype=bool)
         dropped = int((~rows).sum())
         if not dropped:
@@ -154,6 +161,7 @@ class Postings:
         import scipy.sparse as sp
         from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 
+        self._merge()
         n, width = len(self.ids), self.vocab_size
         if method not in ("robertson", "lucene", "atire"):
             # bm25l and bm25+ add a score for absent terms: not a sparse matrix.
@@ -176,6 +184,7 @@ class Postings:
 
     def save(self, folder: Path) -> None:
         """Write the arrays and the tokenizer's vocabulary into `folder` (which must exist)."""
+        self._merge()
         np.savez(
             folder / "postings.npz",
             lengths=self.lengths,

@@ -194,8 +194,8 @@ class Retriever:
             if self._synced is not None and self._synced[1] == gen:
                 postings = self._synced[0]
             else:
-                saved = load_postings(self.lexical_dir, self.bm25) if self.lexical_dir else None
-                postings = saved[0] if saved and saved[1] == gen else self._sync(gen)
+                saved = self._saved()
+                postings = saved[0] if saved and saved[1] == gen else self._sync(gen, saved)
             self._synced = None
             self._lexical, self._generation = LexicalIndex.from_postings(postings, self.bm25), gen
             return self._lexical
@@ -209,7 +209,7 @@ class Retriever:
                 if self.lexical_dir is not None:
                     save_postings(self.lexical_dir, generation, postings, self.bm25)
             else:
-                postings = self._sync(generation)
+                postings = self._sync(generation, self._saved())
             self._synced, self._lexical = (postings, generation), None
 
     # -- ChunkListener: the store tells the writer's retriever what it changed ---------------
@@ -227,7 +227,7 @@ class Retriever:
         """The term counts this run updates: the saved ones if they were in step with the
         store before the run's first write, else brought in step by listing the store."""
         if self._live is None:
-            saved = load_postings(self.lexical_dir, self.bm25) if self.lexical_dir else None
+            saved = self._saved()
             if self.lexical_dir is not None:
                 mark_dirty(self.lexical_dir)  # a crash before the save must not trust them
             if saved is not None and saved[1] == self.store.generation():
@@ -236,9 +236,12 @@ class Retriever:
                 self._live = self._diff(saved[0] if saved else None)
         return self._live
 
-    def _sync(self, generation: str) -> Postings:
-        """Update the saved term counts to the store's chunks and save them."""
-        saved = load_postings(self.lexical_dir, self.bm25) if self.lexical_dir else None
+    def _saved(self) -> tuple[Postings, str] | None:
+        """The term counts saved in lexical_dir and their generation, if any."""
+        return load_postings(self.lexical_dir, self.bm25) if self.lexical_dir else None
+
+    def _sync(self, generation: str, saved: tuple[Postings, str] | None) -> Postings:
+        """Bring the `saved` term counts up to the store's chunks and save them."""
         postings = self._diff(saved[0] if saved else None)
         if self.lexical_dir is not None:
             save_postings(self.lexical_dir, generation, postings, self.bm25)
