@@ -75,21 +75,17 @@ def build_source() -> None:
 
 def read_source(src: Any) -> tuple[list[Any], dict[str, list[Any]], dict[str, np.ndarray]]:
     """Every article of the source index, its chunks (in order) and their vectors."""
-    from qa.store import PAGE, _article_from, chunk_from
+    from qa.store import CHUNK_FIELDS, PAGE, _article_from, chunk_from, chunk_rows
 
     chunks: dict[str, list[Any]] = {}
     vecs: dict[str, list[Any]] = {}
     offset = 0
     while True:
-        got = src.store.chunks.get(
-            include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset
-        )
+        got = src.store.chunks.get(include=[*CHUNK_FIELDS, "embeddings"], limit=PAGE, offset=offset)
         if not got["ids"]:
             break
-        for i, d, m, v in zip(
-            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-        ):
-            c = chunk_from(i, d, dict(m))
+        for (i, d, m), v in zip(chunk_rows(got), got["embeddings"], strict=True):
+            c = chunk_from(i, d, m)
             chunks.setdefault(c.article_id, []).append(c)
             vecs.setdefault(c.article_id, []).append(v)
         offset += len(got["ids"])

@@ -44,7 +44,7 @@ from qa.eval_squad import (  # noqa: E402
 from qa.fusion import Fusion, diversify  # noqa: E402
 from qa.lexical import BM25Params, LexicalIndex  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-from qa.store import chunk_from  # noqa: E402
+from qa.store import CHUNK_FIELDS, chunk_from, chunk_rows  # noqa: E402
 from qa.types import Hit  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -83,14 +83,13 @@ def load_corpus(name: str, distractors: list[str], fetch_k: int, backend: str) -
     ids, texts, metas, vecs = [], [], [], []
     offset = 0
     while True:
-        got = app.store.chunks.get(
-            include=["documents", "metadatas", "embeddings"], limit=2000, offset=offset
-        )
+        got = app.store.chunks.get(include=[*CHUNK_FIELDS, "embeddings"], limit=2000, offset=offset)
         if not got["ids"]:
             break
-        ids += got["ids"]
-        texts += got["documents"]
-        metas += [dict(m) for m in got["metadatas"]]
+        rows = chunk_rows(got)
+        ids += [i for i, _, _ in rows]
+        texts += [t for _, t, _ in rows]
+        metas += [m for _, _, m in rows]
         vecs.append(np.asarray(got["embeddings"], dtype=np.float32))
         offset += len(got["ids"])
     qs = [q.question for q in questions]

@@ -52,6 +52,7 @@ def pct(values: list[float], q: float) -> float:
 def read_source() -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray]:
     """Every chunk of the eval index: ids, texts, metadata, vectors."""
     from qa.backends import make_client
+    from qa.store import CHUNK_FIELDS, chunk_rows
 
     client = make_client(Settings(data_dir=SOURCE_INDEX))
     col = client.get_collection("eval-chunks")
@@ -61,12 +62,13 @@ def read_source() -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarra
     vecs = []
     offset = 0
     while True:
-        got = col.get(include=["documents", "metadatas", "embeddings"], limit=2000, offset=offset)
+        got = col.get(include=[*CHUNK_FIELDS, "embeddings"], limit=2000, offset=offset)
         if not got["ids"]:
             break
-        ids += got["ids"]
-        texts += got["documents"] or []
-        metas += [dict(m) for m in got["metadatas"] or []]
+        rows = chunk_rows(got)
+        ids += [i for i, _, _ in rows]
+        texts += [t for _, t, _ in rows]
+        metas += [m for _, _, m in rows]
         vecs.append(np.asarray(got["embeddings"], dtype=np.float32))
         offset += len(got["ids"])
     return ids, texts, metas, np.concatenate(vecs)
@@ -75,7 +77,7 @@ def read_source() -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarra
 def build(size: int, embeddings: Any) -> Retriever:
     """A Store of `size` chunks (kept on disk under bench/.cache/latency-N) and its Retriever."""
     from qa.backends import make_client
-    from qa.store import Store
+    from qa.store import TEXT, Store
 
     folder = CACHE / f"latency-{size}"
     store = Store(make_client(Settings(data_dir=folder)), embeddings, "bench")
@@ -88,7 +90,6 @@ def build(size: int, embeddings: Any) -> Retriever:
         rng = np.random.default_rng(0)
         t0 = time.perf_counter()
         batch_ids: list[str] = []
-        batch_docs: list[str] = []
         batch_meta: list[dict[str, Any]] = []
         batch_vecs: list[np.ndarray] = []
         for n in range(size):
@@ -102,17 +103,15 @@ def build(size: int, embeddings: Any) -> Retriever:
                 vec /= np.linalg.norm(vec)
                 meta["article_id"] = f"{meta.get('article_id', '')}~{copy}"
             batch_ids.append(f"{ids[i]}~{copy}")
-            batch_docs.append(text)
-            batch_meta.append(meta)
+            batch_meta.append({**meta, TEXT: text})  # stored as the store stores it
             batch_vecs.append(vec)
             if len(batch_ids) == 2000 or n == size - 1:
                 store.chunks.upsert(
                     ids=batch_ids,
-                    documents=batch_docs,
                     metadatas=batch_meta,  # type: ignore[arg-type]
                     embeddings=np.asarray(batch_vecs),
                 )
-                batch_ids, batch_docs, batch_meta, batch_vecs = [], [], [], []
+                batch_ids, batch_meta, batch_vecs = [], [], []
                 print(f"  {n + 1}/{size} chunks stored", file=sys.stderr, flush=True)
         store.bump_generation()
         print(f"  built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +21,10 @@ from qa.types import Article, content_hash
 NUM_PERM = 128
 BANDS = 32  # 32 bands x 4 rows: pairs above ~0.5 Jaccard meet in some band with p > 0.88
 SHINGLE_WORDS = 5
+MAX_WORD = 40  # code points of a word that count (a base64 blob is one "word")
+# Stored signatures start with this: signatures of the earlier per-shingle hash (blake2b of
+# each shingle string) are not comparable and read as missing.
+SIG_VERSION = "m2:"
 # Estimated Jaccard of 5-word shingles at or above which two articles are one story.
 NEAR_THRESHOLD = 0.5
 
@@ -58,13 +61,40 @@ def shingles(text: str, k: int = SHINGLE_WORDS) -> set[str]:
     return {" ".join(words[i : i + k]) for i in range(max(1, len(words) - k + 1))}
 
 
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer: a bijective, non-linear scramble of uint64s."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def shingle_hashes(text: str, k: int = SHINGLE_WORDS) -> np.ndarray:
+    """64-bit hashes of the text's distinct k-word shingles, computed with array operations.
+
+    One hash per shingle of `shingles(text)` (up to negligible collisions), without a Python
+    call per shingle: hashing each shingle's string was a tenth of `index`'s CPU outside the
+    model. Words are hashed from their code points, then k neighbours combined in order.
+    """
+    words = _WORD.findall(text.casefold())
+    if not words:
+        return _mix(np.zeros(1, dtype=np.uint64))
+    if max(map(len, words)) > MAX_WORD:  # the array below is as wide as the longest word
+        words = [w[:MAX_WORD] for w in words]
+    cps = np.array(words).view(np.uint32).reshape(len(words), -1).astype(np.uint64)
+    h = np.zeros(len(words), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for col in cps.T:  # columns past a word's end are padding: they leave its hash alone
+            h = np.where(col > 0, _mix(h ^ col), h)
+        n = max(1, len(words) - k + 1)
+        out = h[:n].copy()
+        for j in range(1, min(k, len(words))):
+            out = _mix(out * np.uint64(0x9E3779B97F4A7C15) ^ h[j : j + n])
+    return np.unique(out)
+
+
 def minhash(text: str) -> np.ndarray:
     """MinHash signature (NUM_PERM uint32) of the text's word shingles."""
-    # A cryptographic base hash: crc32 is linear, and with a linear family it biases the minima.
-    raw = b"".join(
-        hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest() for s in shingles(text)
-    )
-    hashes = np.frombuffer(raw, dtype="<u8").reshape(-1, 1)
+    hashes = shingle_hashes(text).reshape(-1, 1)
     # Multiply-add-shift: (a*x + b) mod 2^64, top 32 bits (wrap-around is the point).
     with np.errstate(over="ignore"):
         mixed = (hashes * _A + _B) >> np.uint64(32)
@@ -78,13 +108,15 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def encode(sig: np.ndarray) -> str:
     """Signature as text for a Chroma metadata field."""
-    return base64.b64encode(sig.astype("<u4").tobytes()).decode("ascii")
+    return SIG_VERSION + base64.b64encode(sig.astype("<u4").tobytes()).decode("ascii")
 
 
 def decode(text: str) -> np.ndarray | None:
-    """Signature from `encode`, or None when missing or malformed."""
+    """Signature from `encode`, or None when missing, malformed or of an older version."""
+    if not text.startswith(SIG_VERSION):
+        return None
     try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
+        raw = base64.b64decode(text[len(SIG_VERSION) :].encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
         return None
     if len(raw) != NUM_PERM * 4:
@@ -101,16 +133,27 @@ class Match:
 
 
 class DedupIndex:
-    """Exact keys and an LSH table over the stored articles, updated as a run writes."""
+    """Exact keys and an LSH table over the stored articles, updated as a run writes.
+
+    A run holds it for the whole index, so it is compact: signatures in one growing array, and
+    each band as a 64-bit key in one sorted array (new keys wait in a small dict until merged).
+    About 1.5 KB per article; a dict of sets per band took 12 KB, the biggest share of what
+    indexing memory grew by with the corpus.
+    """
 
     def __init__(self, threshold: float = NEAR_THRESHOLD):
         self.threshold = threshold
         self.exact: dict[str, str] = {}  # "t:"/"u:" key -> id of the copy that has chunks
-        self.keys_of: dict[str, set[str]] = {}
+        self.keys_of: dict[str, tuple[str, ...]] = {}
         self.present: set[str] = set()  # articles stored with chunks (what a copy can point to)
-        self.sigs: dict[str, np.ndarray] = {}
-        self.group: dict[str, str] = {}  # id -> id of the first article of its story
-        self.buckets: dict[tuple[int, bytes], set[str]] = {}
+        self.group: dict[str, str] = {}  # id -> first article of its story, where not itself
+        self._row: dict[str, int] = {}  # article with a signature -> its row (others are dead)
+        self._ids: list[str] = []  # row -> article id
+        self._sigs = np.empty((64, NUM_PERM), dtype=np.uint32)
+        self._keys = np.empty(0, dtype=np.uint64)  # band keys, sorted
+        self._key_rows = np.empty(0, dtype=np.int64)
+        self._tail: dict[int, list[int]] = {}  # band key -> rows, not merged yet
+        self._tail_size = 0
 
     def add(
         self,
@@ -127,28 +170,35 @@ class DedupIndex:
         for key in (f"t:{text}", f"u:{url}" if url else ""):
             if key and (key not in self.exact or self.exact[key] not in self.present):
                 self.exact[key] = target
-                self.keys_of.setdefault(target, set()).add(key)
+                self.keys_of[target] = (*self.keys_of.get(target, ()), key)
         if exact_of:
             return
         self.present.add(aid)
         if sig is None:
             return
-        self.sigs[aid] = sig
-        self.group[aid] = group or aid
-        for band in self._bands(sig):
-            self.buckets.setdefault(band, set()).add(aid)
+        row = len(self._ids)
+        if row == len(self._sigs):  # grow by doubling (at least 64 rows)
+            more = np.empty((max(64, row), NUM_PERM), dtype=np.uint32)
+            self._sigs = np.concatenate([self._sigs, more])
+        self._sigs[row] = sig
+        self._ids.append(aid)
+        self._row[aid] = row
+        if group and group != aid:
+            self.group[aid] = group
+        for key in _band_keys(sig).tolist():
+            self._tail.setdefault(key, []).append(row)
+        self._tail_size += BANDS
+        if self._tail_size >= max(4096, len(self._keys) // 4):
+            self._merge()
 
     def remove(self, aid: str) -> None:
         """Forget an article (deleted, or about to be re-registered with new content)."""
         self.present.discard(aid)
-        for key in self.keys_of.pop(aid, set()):
+        for key in self.keys_of.pop(aid, ()):
             if self.exact.get(key) == aid:
                 del self.exact[key]
-        sig = self.sigs.pop(aid, None)
+        self._row.pop(aid, None)  # its row stays, dead; rows are reclaimed by _merge
         self.group.pop(aid, None)
-        if sig is not None:
-            for band in self._bands(sig):
-                self.buckets.get(band, set()).discard(aid)
 
     def match(self, aid: str, *, text: str, url: str, sig: np.ndarray) -> Match | None:
         """The stored article this one duplicates (exact first, then the nearest), or None."""
@@ -157,21 +207,60 @@ class DedupIndex:
             # A copy loaded from the store may point at an original deleted since.
             if other and other != aid and other in self.present:
                 return Match("exact", other)
+        keys = _band_keys(sig)
+        rows: set[int] = set()
+        for lo, hi in zip(
+            np.searchsorted(self._keys, keys, "left").tolist(),
+            np.searchsorted(self._keys, keys, "right").tolist(),
+            strict=True,
+        ):
+            rows.update(self._key_rows[lo:hi].tolist())
+        for key in keys.tolist():
+            rows.update(self._tail.get(key, ()))
+        live = sorted(
+            (self._ids[r], r)
+            for r in rows
+            if self._row.get(self._ids[r]) == r and self._ids[r] != aid
+        )
+        if not live:
+            return None
+        sims = (self._sigs[[r for _, r in live]] == sig).mean(axis=1)
         best, best_sim = "", self.threshold
-        candidates: set[str] = set()
-        for band in self._bands(sig):
-            candidates |= self.buckets.get(band, set())
-        for other in sorted(candidates - {aid}):
-            sim = similarity(sig, self.sigs[other])
+        for (other, _), sim in zip(live, sims.tolist(), strict=True):
             if sim >= best_sim:
                 best, best_sim = other, sim
         return Match("near", self.group.get(best, best)) if best else None
 
-    @staticmethod
-    def _bands(sig: np.ndarray) -> Iterable[tuple[int, bytes]]:
-        rows = NUM_PERM // BANDS
-        for b in range(BANDS):
-            yield b, sig[b * rows : (b + 1) * rows].tobytes()
+    def _merge(self) -> None:
+        """Fold the new band keys into the sorted array; renumber rows when half are dead."""
+        if 2 * len(self._row) < len(self._ids):
+            rows = np.fromiter(self._row.values(), dtype=np.int64, count=len(self._row))
+            self._ids = list(self._row)
+            self._sigs = self._sigs[rows].copy()
+            self._row = {aid: i for i, aid in enumerate(self._ids)}
+            keys = np.stack([_band_keys(sig) for sig in self._sigs]) if len(rows) else None
+            self._keys = keys.ravel() if keys is not None else np.empty(0, dtype=np.uint64)
+            self._key_rows = np.repeat(np.arange(len(rows), dtype=np.int64), BANDS)
+        else:
+            tail = [(k, r) for k, rs in self._tail.items() for r in rs]
+            self._keys = np.concatenate([self._keys, np.array([k for k, _ in tail], np.uint64)])
+            self._key_rows = np.concatenate(
+                [self._key_rows, np.array([r for _, r in tail], np.int64)]
+            )
+        order = np.argsort(self._keys, kind="stable")
+        self._keys, self._key_rows = self._keys[order], self._key_rows[order]
+        self._tail, self._tail_size = {}, 0
+
+
+def _band_keys(sig: np.ndarray) -> np.ndarray:
+    """One 64-bit key per band of a signature (the band's index mixed in)."""
+    rows = NUM_PERM // BANDS
+    cols = sig.astype(np.uint64).reshape(BANDS, rows)
+    with np.errstate(over="ignore"):
+        h = _mix(np.arange(BANDS, dtype=np.uint64) + np.uint64(1))
+        for j in range(rows):
+            h = _mix(h ^ cols[:, j])
+    return h
 
 
 def keys(article: Article) -> tuple[str, str]:

@@ -41,6 +41,7 @@ from qa.types import Article, Chunk
 Notify = Callable[[str], None]
 
 LOOKUP_BATCH = 256  # articles whose stored hashes are fetched in one call
+LOOK_AHEAD = 2  # write batches chunked (and handed to the model) ahead of the one written
 
 
 def origin_of(source: str) -> str:
@@ -151,25 +152,28 @@ class _Run:
             extra.update(dup_of=group, dup_kind="near" if group else "")
         self.pending.append(_Write(a, chunks, is_new, dup, extra, old_chunks, counted))
         self.pending_chunks += len(chunks)
-        if self.pending_chunks >= self.batch_chunks:
-            self.flush()
+        # Write a batch only once the next one is chunked and hinted: the model then has work
+        # queued while this thread waits for the batch's vectors and writes them (without the
+        # look-ahead the model idled through every write, a quarter of its time on 2 cores).
+        if self.pending_chunks >= (1 + LOOK_AHEAD) * self.batch_chunks:
+            self.flush(keep=LOOK_AHEAD * self.batch_chunks)
 
-    def flush(self) -> None:
-        """Embed the pending chunks whose text is not stored yet, then write their articles."""
+    def flush(self, keep: int = 0) -> None:
+        """Embed and write the pending articles, oldest first, leaving about `keep` chunks'
+        worth pending (0: all)."""
         if not self.pending:
             return
+        batch, rest = self._split(keep)
         # An edit usually keeps most chunks' text: reuse their stored vectors.
         known = self.store.chunk_vectors(
-            {w.article.id: w.old_chunks for w in self.pending if w.chunks and w.old_chunks}
+            {w.article.id: w.old_chunks for w in batch if w.chunks and w.old_chunks}
         )
-        todo = list(
-            dict.fromkeys(c.text for w in self.pending for c in w.chunks if c.text not in known)
-        )
+        todo = list(dict.fromkeys(c.text for w in batch for c in w.chunks if c.text not in known))
         self.report.embedded_chunks += len(todo)
         if todo and not self.dry_run:
             known.update(zip(todo, self.embeddings.embed_documents(todo), strict=True))
         if not self.dry_run:
-            copies = [w for w in self.pending if w.is_copy]
+            copies = [w for w in batch if w.is_copy]
             self.store.write_articles(
                 [
                     ArticleWrite(
@@ -179,14 +183,14 @@ class _Run:
                         w.extra,
                         0 if w.is_new else w.old_chunks,
                     )
-                    for w in self.pending
+                    for w in batch
                     if not w.is_copy
                 ]
             )
             for w in copies:  # after the batch: their originals may be in it
                 assert w.dup is not None
                 self.store.write_duplicate(w.article, w.dup.of, w.extra)
-        for w in self.pending:
+        for w in batch:
             if not w.counted:
                 continue
             if w.is_new:
@@ -198,9 +202,26 @@ class _Run:
                     self.report.duplicates += 1
                 else:
                     self.report.near_duplicates += 1
-        self.pending.clear()
-        self.pending_chunks = 0
+        self.pending = rest
+        self.pending_chunks = sum(len(w.chunks) for w in rest)
         self.tick()
+
+    def _split(self, keep: int) -> tuple[list[_Write], list[_Write]]:
+        """The oldest pending writes holding all but about `keep` chunks, and the others.
+        An exact copy waits with the others when its original does (it copies its record)."""
+        if keep <= 0:
+            return self.pending, []
+        cut, held = 0, self.pending_chunks
+        while cut < len(self.pending) and held > keep:
+            held -= len(self.pending[cut].chunks)
+            cut += 1
+        batch, rest = self.pending[:cut], self.pending[cut:]
+        later = {w.article.id for w in rest}
+        waiting = [w for w in batch if w.is_copy and w.dup is not None and w.dup.of in later]
+        if waiting:
+            batch = [w for w in batch if w not in waiting]
+            rest = waiting + rest
+        return batch, rest
 
     def remove(self, ids: Iterable[str]) -> None:
         """Delete articles (record first, then chunks)."""

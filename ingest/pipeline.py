@@ -95,7 +95,7 @@ class EmbedAhead(Embeddings):
         self,
         inner: Embeddings,
         *,
-        batch: int = 64,
+        batch: int = 512,
         max_ahead: int = 1024,
         idle_seconds: float = 1.0,
     ) -> None:

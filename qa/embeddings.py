@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -122,7 +123,13 @@ class OnnxEmbeddings(Embeddings):
     """The same model run by onnxruntime from an exported graph (pooling + normalization inside).
 
     Texts are tokenized once, sorted by length and cut into batches of at most `batch_size` rows
-    and `max_batch_tokens` padded pieces, so padding is not wasted and memory stays bounded.
+    and `max_batch_tokens` padded pieces. Batches are tiny on purpose: one row of ~200 pieces
+    already keeps a core busy, so big batches buy nothing and cost padding and attention
+    buffers (32-row batches: 135 chunks/s and +826 MB peak; 2-row: 160/s and +71 MB).
+    Batches run in parallel, `threads` single-threaded runs at once, rather than one run split
+    over `run_threads` cores: a split run waits at every operator for its slowest thread, which
+    costs ~15%, and far more while indexing keeps a core busy with chunking and store writes.
+    bench/onnx_batching.py measures both choices.
     `model_path` names the exported file: it is what tells the vectors of this backend apart
     (the embedding cache keys on it).
     """
@@ -133,9 +140,10 @@ class OnnxEmbeddings(Embeddings):
         *,
         cache_dir: str | Path,
         quantize: bool = True,
-        batch_size: int = 32,
-        max_batch_tokens: int = 8192,
+        batch_size: int = 2,
+        max_batch_tokens: int = 512,
         threads: int = 0,
+        run_threads: int = 1,
     ):
         from qa.onnx_export import export_path
 
@@ -145,12 +153,14 @@ class OnnxEmbeddings(Embeddings):
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
         self.threads = threads or (os.cpu_count() or 1)
+        self.run_threads = max(1, min(run_threads, self.threads))
         self.model_path = str(export_path(self.source_path, self.cache_dir, self.variant))
         self._file: Path | None = None
         self._session: Any = None
         self._encoder: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_file(cls, source_path: str | Path, onnx_file: Path, **kw: Any) -> OnnxEmbeddings:
@@ -171,13 +181,15 @@ class OnnxEmbeddings(Embeddings):
 
                 path = self._file or ensure_exported(self.source_path, self.cache_dir, self.variant)
                 opts = ort.SessionOptions()
-                opts.intra_op_num_threads = self.threads
+                # Parallelism comes from concurrent runs (see above): run() is thread-safe
+                # and releases the GIL.
+                opts.intra_op_num_threads = self.run_threads
                 opts.inter_op_num_threads = 1
+                # Idle threads of a split run sleep instead of spinning on a core that
+                # indexing needs for its other work.
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 opts.log_severity_level = 3
-                # Idle pool threads sleep instead of spinning: indexing runs loading, chunking
-                # and store writes beside the model, and spinning would steal their core.
-                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = ort.InferenceSession(
                     str(path), opts, providers=["CPUExecutionProvider"]
                 )
@@ -222,8 +234,8 @@ class OnnxEmbeddings(Embeddings):
         session = self.session
         encs = self.encoder.encode_batch_fast(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
-        out = np.empty((len(encs), 0), dtype=np.float32)
-        for rows in token_batches(lengths, self.batch_size, self.max_batch_tokens):
+
+        def run(rows: Any) -> tuple[Any, Any]:
             width = int(lengths[rows].max())
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -231,13 +243,25 @@ class OnnxEmbeddings(Embeddings):
                 n = int(lengths[i])
                 ids[r, :n] = encs[i].ids
                 mask[r, :n] = 1
-            got = session.run(
-                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": mask * 0}
-            )[0]
-            if out.shape[1] == 0:
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": mask * 0}
+            return rows, session.run(None, feed)[0]
+
+        batches = token_batches(lengths, self.batch_size, self.max_batch_tokens)
+        parallel = len(batches) > 1 and self.threads > self.run_threads
+        done = self._workers().map(run, batches) if parallel else map(run, batches)
+        out: Any = None
+        for rows, got in done:
+            if out is None:
                 out = np.empty((len(encs), got.shape[1]), dtype=np.float32)
             out[rows] = got
-        return out
+        return out if out is not None else np.empty((0, 0), dtype=np.float32)
+
+    def _workers(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                runs = self.threads // self.run_threads
+                self._pool = ThreadPoolExecutor(runs, thread_name_prefix="articleqa-onnx")
+        return self._pool
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text as the model counts them (without [CLS]/[SEP])."""

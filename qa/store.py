@@ -2,7 +2,9 @@
 
 Articles are stored in Chroma too (full text as the document, the mean of their chunk vectors as
 the embedding), so that a Chroma server shared by several processes holds the whole index and
-citations can always be checked against the stored article text.
+citations can always be checked against the stored article text. A chunk's text is a metadata
+field (see TEXT), so chunks are searched through `Store` and the retriever, not through
+langchain-chroma's VectorStore view, which reads documents.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from qa.types import Article, Chunk, Hit
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
-    from langchain_chroma import Chroma
 
 R = TypeVar("R")
 READ_TRIES = 4
@@ -30,8 +31,12 @@ PAGE = 2000  # rows per Chroma get/upsert call: bounded memory, well under its b
 # Chunk rows per upsert call. Chroma's local bindings hold the GIL for a whole call, which stalls
 # the embedding thread of `index` (it needs the GIL between model runs); short calls let it in.
 # 128 costs no more CPU than bigger calls (64 costs ~20% more); see docs/benchmarks.md.
-WRITE = 128
+WRITE = 256
 HNSW: Any = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
+# A chunk's text is a metadata field, not a Chroma document: Chroma indexes every document for
+# full-text search (trigrams), which we never use (BM25 is ours), and that index was a third of
+# the CPU `index` spends outside the model. Older indexes keep text in documents; both are read.
+TEXT = "text"
 
 
 @dataclass(frozen=True)
@@ -113,18 +118,6 @@ class Store:
                 time.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    # -- the LangChain view -------------------------------------------------------------
-    def vectorstore(self) -> Chroma:
-        """The chunk collection as a LangChain VectorStore (for `as_retriever()` users)."""
-        from langchain_chroma import Chroma
-
-        return Chroma(
-            client=self.client,
-            collection_name=self.chunks.name,
-            embedding_function=self.embeddings,
-            create_collection_if_not_exists=False,
-        )
-
     # -- writes ---------------------------------------------------------------------------
     def write_article(
         self,
@@ -153,9 +146,8 @@ class Store:
             part = rows[lo : lo + WRITE]
             self.chunks.upsert(
                 ids=[c.id for c, _, _, _ in part],
-                documents=[c.text for c, _, _, _ in part],
                 embeddings=np.asarray([v for _, v, _, _ in part], dtype=np.float32),
-                metadatas=[m for _, _, m, _ in part],
+                metadatas=[{**m, TEXT: c.text} for c, _, m, _ in part],
             )
         for listener in self.listeners:
             listener.chunks_written([(c.id, c.text, {**m, "version": h}) for c, _, m, h in rows])
@@ -261,10 +253,12 @@ class Store:
         ids = [f"{aid}:{i}" for aid, n in chunk_counts.items() for i in range(n)]
         out: dict[str, list[float]] = {}
         for lo in range(0, len(ids), PAGE):
-            got = self._get("chunks", ids=ids[lo : lo + PAGE], include=["documents", "embeddings"])
+            got = self._get(
+                "chunks", ids=ids[lo : lo + PAGE], include=CHUNK_FIELDS + ["embeddings"]
+            )
             embs = got["embeddings"] if got["embeddings"] is not None else []
-            for doc, emb in zip(got["documents"] or [], embs, strict=True):
-                out[doc] = [float(x) for x in emb]
+            for (_, text, _), emb in zip(chunk_rows(got), embs, strict=True):
+                out[text] = [float(x) for x in emb]
         return out
 
     def dedup_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -344,13 +338,11 @@ class Store:
         offset = 0
         while True:
             got = self._read(
-                functools.partial(
-                    self._chunk_page, include=["documents", "metadatas"], offset=offset
-                )
+                functools.partial(self._chunk_page, include=CHUNK_FIELDS, offset=offset)
             )
             if not got["ids"]:
                 return
-            yield from zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+            yield from chunk_rows(got)
             offset += len(got["ids"])
 
     def _chunk_page(self, *, include: list[str], offset: int) -> Any:
@@ -360,13 +352,8 @@ class Store:
         """Text and metadata of the given chunks."""
         if not ids:
             return {}
-        got = self._get("chunks", ids=list(ids), include=["documents", "metadatas"])
-        return {
-            i: (d, dict(m))
-            for i, d, m in zip(
-                got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True
-            )
-        }
+        got = self._get("chunks", ids=list(ids), include=CHUNK_FIELDS)
+        return {i: (text, m) for i, text, m in chunk_rows(got)}
 
     def dense_search(
         self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
@@ -380,20 +367,17 @@ class Store:
                 query_embeddings=np.asarray([vector], dtype=np.float32),
                 n_results=min(k, n),
                 where=where or None,
-                include=["documents", "metadatas", "distances"],
+                include=CHUNK_FIELDS + ["distances"],
             )
         )
-        hits = []
-        for i, d, m, dist in zip(
-            got["ids"][0],
-            (got["documents"] or [[]])[0],
-            (got["metadatas"] or [[]])[0],
-            (got["distances"] or [[]])[0],
-            strict=True,
-        ):
-            meta = dict(m)
-            hits.append(Hit(chunk_from(i, d, meta), 1.0 - float(dist), meta))
-        return hits
+        rows = chunk_rows(
+            {"ids": got["ids"][0], **{f: (got[f] or [None])[0] for f in CHUNK_FIELDS}}  # type: ignore[literal-required]
+        )
+        dists = (got["distances"] or [[]])[0]
+        return [
+            Hit(chunk_from(i, text, meta), 1.0 - float(d), meta)
+            for (i, text, meta), d in zip(rows, dists, strict=True)
+        ]
 
     def _iter(self, col: Collection, include: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         which = "chunks" if col is self.chunks else "articles"
@@ -409,6 +393,21 @@ class Store:
             metas = got["metadatas"] or [{}] * len(got["ids"])
             yield from zip(got["ids"], (dict(m) for m in metas), strict=True)
             offset += len(got["ids"])
+
+
+CHUNK_FIELDS: list[Any] = ["documents", "metadatas"]  # a chunk's text is in one or the other
+
+
+def chunk_rows(got: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, text, metadata without the text) of each chunk in a Chroma `get` result."""
+    ids = got["ids"]
+    docs = got.get("documents") or [None] * len(ids)
+    metas = got.get("metadatas") or [None] * len(ids)
+    rows = []
+    for i, doc, m in zip(ids, docs, metas, strict=True):
+        meta = dict(m or {})
+        rows.append((i, str(meta.pop(TEXT, None) or doc or ""), meta))
+    return rows
 
 
 def chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:

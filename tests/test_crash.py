@@ -18,6 +18,7 @@ import pytest
 from ingest.chunking import chunk
 from ingest.loaders import load
 from qa.app import App
+from qa.store import CHUNK_FIELDS, chunk_rows
 from qa.types import Article
 from tests.conftest import make_settings
 
@@ -103,8 +104,8 @@ def check_consistent(app: App, expected: dict[str, int]) -> None:
 
 
 def _docs(app: App) -> tuple[list[str], list[str]]:
-    got = app.store.chunks.get(include=["documents"])
-    return got["ids"], got["documents"]
+    rows = chunk_rows(app.store.chunks.get(include=CHUNK_FIELDS))
+    return [i for i, _, _ in rows], [text for _, text, _ in rows]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 
 import numpy as np
@@ -12,6 +13,7 @@ from ingest.dedup import (
     decode,
     encode,
     minhash,
+    shingle_hashes,
     shingles,
     similarity,
     text_key,
@@ -52,6 +54,21 @@ def test_signature_survives_storage() -> None:
     sig = minhash("one two three four five six")
     assert np.array_equal(decode(encode(sig)), sig)
     assert decode("") is None and decode("not base64!") is None
+    old = base64.b64encode(sig.astype("<u4").tobytes()).decode("ascii")  # before SIG_VERSION
+    assert decode(old) is None
+
+
+def test_shingle_hashes_do_not_depend_on_the_rest_of_the_text() -> None:
+    # Words are hashed from a padded array as wide as the text's longest word: the padding
+    # must not leak into the hash, or one story would hash apart in two articles.
+    short = shingle_hashes("alpha beta gamma delta epsilon")
+    longer = shingle_hashes("alpha beta gamma delta epsilon " + "x" * 30)
+    assert set(short.tolist()) < set(longer.tolist())
+    assert len(shingle_hashes("one two three four five six seven")) == len(
+        shingles("one two three four five six seven")
+    )
+    blob = shingle_hashes("a " + "Q" * 200_000 + " b c d")  # bounded width, no huge array
+    assert len(blob) == 1
 
 
 def test_index_finds_exact_then_near_copies() -> None:
@@ -66,6 +83,33 @@ def test_index_finds_exact_then_near_copies() -> None:
     near = index.match("wire", text=text_key(wire), url="", sig=minhash(wire))
     assert near is not None and (near.kind, near.of) == ("near", "orig")
     assert index.match("new", text=text_key(text(rng)), url="", sig=minhash(text(rng))) is None
+
+
+def test_index_keeps_matching_through_merges_and_removals() -> None:
+    # Enough articles that band keys are merged into the sorted array several times, then most
+    # removed so rows are renumbered: matches must be the same as with a fresh index.
+    rng = random.Random(11)
+    texts = {f"a{i:04d}": text(rng, 120) for i in range(600)}
+    index = DedupIndex()
+    for aid, t in texts.items():
+        index.add(aid, text=text_key(t), url="", sig=minhash(t))
+    probe = "Breaking: " + texts["a0500"] + " More soon."
+    near = index.match("p", text=text_key(probe), url="", sig=minhash(probe))
+    assert near is not None and near.of == "a0500"
+    for aid in list(texts)[:450]:
+        index.remove(aid)
+    gone = "Breaking: " + texts["a0100"] + " More soon."
+    assert index.match("g", text=text_key(gone), url="", sig=minhash(gone)) is None
+    late = "x " + texts["a0599"]
+    index.add("late", text=text_key(late), url="", sig=minhash(late), group="a0599")
+    for aid, t in list(texts.items())[450:]:  # re-registered after an edit
+        index.remove(aid)
+        index.add(aid, text=text_key(t), url="", sig=minhash(t))
+    near = index.match("p", text=text_key(probe), url="", sig=minhash(probe))
+    assert near is not None and near.of == "a0500"
+    again = index.match("q", text=text_key(late + " y"), url="", sig=minhash(late + " y"))
+    assert again is not None and again.of == "a0599"  # the group of the best match
+    assert len(index._ids) < 2 * 151 + 64  # dead rows were reclaimed
 
 
 def test_near_copies_join_the_first_articles_group() -> None:
