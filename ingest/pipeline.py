@@ -88,7 +88,7 @@ class EmbedAhead(Embeddings):
     and keeps the producer at most that far ahead); a worker thread embeds them in batches of up
     to `batch` texts, which the inner model sorts and pads by token length. `embed_documents`
     returns ready vectors, waits for ones being computed, and embeds any others itself.
-    The worker exits when idle, so an EmbedAhead needs no closing.
+    Workers (`workers` threads) exit when idle, so an EmbedAhead needs no closing.
     """
 
     def __init__(
@@ -98,6 +98,7 @@ class EmbedAhead(Embeddings):
         batch: int = 512,
         max_ahead: int = 1024,
         idle_seconds: float = 1.0,
+        workers: int = 2,
     ) -> None:
         self.inner = inner
         self.batch = batch
@@ -108,7 +109,8 @@ class EmbedAhead(Embeddings):
         self._ready: OrderedDict[str, list[float]] = OrderedDict()  # embedded, not taken
         self._error: BaseException | None = None
         self._cond = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self.workers = workers
+        self._threads: list[threading.Thread] = []
         self.ahead_hits = 0  # texts served from the worker's results (for tests and benches)
 
     # -- producer side ------------------------------------------------------------------------
@@ -130,11 +132,12 @@ class EmbedAhead(Embeddings):
                 self._cond.notify_all()
 
     def _ensure_worker(self) -> None:
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(
-                target=self._work, name="articleqa-embed-ahead", daemon=True
-            )
-            self._worker.start()
+        # Two workers: while one stores its batch's vectors (and the cache writes them) and
+        # tokenizes the next, the other's batch keeps the model busy.
+        while len(self._threads) < min(self.workers, len(self._todo)):
+            worker = threading.Thread(target=self._work, name="articleqa-embed-ahead", daemon=True)
+            self._threads.append(worker)
+            worker.start()
 
     def _work(self) -> None:
         while True:
@@ -142,7 +145,8 @@ class EmbedAhead(Embeddings):
                 if not self._todo and not self._cond.wait_for(
                     lambda: bool(self._todo), timeout=self.idle_seconds
                 ):
-                    self._worker = None
+                    # Leave the list while holding the lock: a hint from now on starts another.
+                    self._threads.remove(threading.current_thread())
                     return
                 texts: list[str] = []
                 while self._todo and len(texts) < self.batch:
@@ -154,6 +158,7 @@ class EmbedAhead(Embeddings):
                 with self._cond:
                     self._running.difference_update(texts)
                     self._error = e
+                    self._threads.remove(threading.current_thread())
                     self._cond.notify_all()
                 return
             with self._cond:

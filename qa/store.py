@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 READ_TRIES = 4
 PAGE = 2000  # rows per Chroma get/upsert call: bounded memory, well under its batch limit
-# Chunk rows per upsert call. Chroma's local bindings hold the GIL for a whole call, which stalls
-# the embedding thread of `index` (it needs the GIL between model runs); short calls let it in.
-# 128 costs no more CPU than bigger calls (64 costs ~20% more); see docs/benchmarks.md.
+# Chunk rows per upsert call: one write batch of `index`. Chroma's local bindings hold the GIL
+# for a whole call, which model runs need to start and return, so calls must stay short; but
+# each call has a fixed cost (32 rows: +50% Chroma CPU). At 128-512 the model's time was the
+# same (docs/benchmarks.md).
 WRITE = 256
 HNSW: Any = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
 # A chunk's text is a metadata field, not a Chroma document: Chroma indexes every document for

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 
+from ingest.chunking import chunk
 from ingest.index import IndexReport, index_sources, remove_articles
 from ingest.manifest import Manifest
 from qa.errors import LoadError
@@ -358,3 +359,29 @@ def test_excluded_items_are_skipped(store: Store, embeddings, tmp_path: Path) ->
     manifest.exclude("/x/b.txt")
     report = run(store, embeddings, tmp_path, articles(TEXTS, str(tmp_path)), manifest=manifest)
     assert report.added == 2 and store.get_article("b") is None
+
+
+def test_chunk_text_is_metadata_and_older_indexes_still_read(store: Store, embeddings) -> None:
+    # Chunk text lives in a metadata field (Chroma full-text indexes documents, at a third of
+    # indexing's CPU outside the model); chunks written by earlier versions carry it as the
+    # document, and every read path must give the same text either way.
+    new = "Huawei faces a ban on chips."
+    old = "Samsung reports record profits."
+    store.write_article(
+        art("a", new, "/o"),
+        chunk("a", new, count_tokens=embeddings.count_tokens),
+        embeddings.embed_documents([new]),
+    )
+    stored = store.chunks.get(ids=["a:0"], include=["documents", "metadatas"])
+    assert stored["documents"] == [None] and stored["metadatas"][0]["text"] == new
+    meta = {**art("b", old, "/o").metadata(), "chunk": 0, "start": 0, "end": len(old)}
+    store.chunks.upsert(
+        ids=["b:0"], documents=[old], metadatas=[meta], embeddings=embeddings.embed_documents([old])
+    )
+    by_id = store.chunks_by_id(["a:0", "b:0"])
+    assert {cid: text for cid, (text, _) in by_id.items()} == {"a:0": new, "b:0": old}
+    assert all("text" not in m for _, m in by_id.values())
+    assert sorted(text for _, text, _ in store.iter_chunks()) == sorted([new, old])
+    hits = store.dense_search(embeddings.embed_query("Samsung profits"), 2)
+    assert {h.chunk.id: h.chunk.text for h in hits} == {"a:0": new, "b:0": old}
+    assert set(store.chunk_vectors({"a": 1, "b": 1})) == {new, old}
