@@ -92,12 +92,13 @@ def read_source(src: Any) -> tuple[list[Any], dict[str, list[Any]], dict[str, np
     articles = []
     offset = 0
     while True:
-        got = src.store.articles.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+        got = src.store.articles.get(include=["metadatas"], limit=PAGE, offset=offset)
         if not got["ids"]:
             break
-        for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+        texts = src.store.article_texts([i for i in got["ids"] if i in chunks])
+        for i, m in zip(got["ids"], got["metadatas"], strict=True):
             if i in chunks:
-                articles.append(_article_from(i, d, dict(m)))
+                articles.append(_article_from(i, texts.get(i, ""), dict(m)))
         offset += len(got["ids"])
     vectors = {}
     for aid, cs in chunks.items():

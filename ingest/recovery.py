@@ -48,6 +48,10 @@ def sweep(store: Store) -> tuple[int, int]:
     swept = [a for a in counts if a not in records or records[a].get("dup_kind") == "exact"]
     for aid in swept:
         store.delete_chunks_of(aid)
+    # Texts are written before their record and deleted after it: a kill in between leaves one.
+    orphans = store.orphan_texts()
+    for lo in range(0, len(orphans), PAGE):
+        store.texts.delete(ids=orphans[lo : lo + PAGE])
     off = [
         aid
         for aid, m in records.items()

@@ -1,10 +1,11 @@
 """Chroma access: one collection of chunks (what is searched) and one of whole articles.
 
-Articles are stored in Chroma too (full text as the document, the mean of their chunk vectors as
-the embedding), so that a Chroma server shared by several processes holds the whole index and
-citations can always be checked against the stored article text. A chunk's text is a metadata
-field (see TEXT), so chunks are searched through `Store` and the retriever, not through
-langchain-chroma's VectorStore view, which reads documents.
+Articles are stored in Chroma too (a record with the metadata and content hash, the mean of
+their chunk vectors as the embedding; the full text in a third collection), so that a Chroma
+server shared by several processes holds the whole index and citations can always be checked
+against the stored article text. Texts are metadata fields, never Chroma documents (see TEXT),
+so chunks are searched through `Store` and the retriever, not through langchain-chroma's
+VectorStore view, which reads documents.
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ PAGE = 2000  # rows per Chroma get/upsert call: bounded memory, well under its b
 # same (docs/benchmarks.md).
 WRITE = 256
 HNSW: Any = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
-# A chunk's text is a metadata field, not a Chroma document: Chroma indexes every document for
-# full-text search (trigrams), which we never use (BM25 is ours), and that index was a third of
-# the CPU `index` spends outside the model. Older indexes keep text in documents; both are read.
+# Texts are metadata fields, not Chroma documents: Chroma indexes every document for full-text
+# search (trigrams), which we never use (BM25 is ours). That index was a third of the CPU `index`
+# spends outside the model, all of it with the GIL held (docs/benchmarks.md). Older indexes keep
+# texts in documents; both are read. An article's text is in a collection of its own, so that
+# listing article records (hashes, duplicate keys) never reads whole texts.
 TEXT = "text"
+TEXTS_HNSW: Any = {"space": "cosine"}  # never searched: Chroma's cheapest defaults
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,9 @@ class Store:
         )
         self.articles: Collection = client.get_or_create_collection(
             f"{self.name}-articles", embedding_function=ef, configuration={"hnsw": HNSW}
+        )
+        self.texts: Collection = client.get_or_create_collection(
+            f"{self.name}-texts", embedding_function=ef, configuration={"hnsw": TEXTS_HNSW}
         )
 
     def refresh(self) -> bool:
@@ -187,13 +194,18 @@ class Store:
     def _write_records(
         self, records: Sequence[tuple[Article, Sequence[float], int, dict[str, Any]]]
     ) -> None:
-        """Upsert article records: text, mean vector, metadata with the hash and chunk count."""
+        """Upsert article texts, then records: mean vector, metadata with hash and chunk count."""
         if not records:
             return
+        vectors = np.asarray([v for _, v, _, _ in records], dtype=np.float32)
+        self.texts.upsert(
+            ids=[a.id for a, _, _, _ in records],
+            embeddings=vectors,
+            metadatas=[{TEXT: a.text} for a, _, _, _ in records],
+        )
         self.articles.upsert(
             ids=[a.id for a, _, _, _ in records],
-            documents=[a.text for a, _, _, _ in records],
-            embeddings=np.asarray([v for _, v, _, _ in records], dtype=np.float32),
+            embeddings=vectors,
             metadatas=[
                 {
                     **a.metadata(),
@@ -219,6 +231,30 @@ class Store:
         """Delete an article: its record first, so a crash leaves orphans the sweep removes."""
         self.articles.delete(ids=[article_id])
         self.delete_chunks_of(article_id)
+        self.texts.delete(ids=[article_id])
+
+    def article_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """Full text of these articles (from the texts collection, or an older index's records)."""
+        out: dict[str, str] = {}
+        for lo in range(0, len(ids), PAGE):
+            part = list(ids[lo : lo + PAGE])
+            got = self._get("texts", ids=part, include=["metadatas"])
+            out.update(
+                (i, str((m or {}).get(TEXT, "")))
+                for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+            )
+            older = [i for i in part if i not in out]
+            if older:
+                got = self._get("articles", ids=older, include=["documents"])
+                out.update(
+                    (i, d or "") for i, d in zip(got["ids"], got["documents"] or [], strict=True)
+                )
+        return out
+
+    def orphan_texts(self) -> list[str]:
+        """Ids of stored texts with no article record (left by a killed write or delete)."""
+        records = set(self.article_ids())
+        return [i for i, _ in self._iter(self.texts, []) if i not in records]
 
     def bump_generation(self) -> str:
         """Mark the index as changed, so lexical indexes in other processes sync."""
@@ -268,10 +304,14 @@ class Store:
 
     def broken_duplicates(self) -> list[Article]:
         """Exact-duplicate records whose original is gone or no longer the same article."""
-        got = self._get("articles", where={"dup_kind": "exact"}, include=["documents", "metadatas"])
-        dups = list(zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True))
-        if not dups:
+        got = self._get("articles", where={"dup_kind": "exact"}, include=["metadatas"])
+        if not got["ids"]:
             return []
+        texts = self.article_texts(got["ids"])
+        dups = [
+            (i, texts.get(i, ""), m)
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+        ]
         targets = {str(m.get("dup_of", "")) for _, _, m in dups}
         tg = self._get("articles", ids=sorted(targets), include=["metadatas"])
         by_id = {i: dict(m) for i, m in zip(tg["ids"], tg["metadatas"] or [], strict=True)}
@@ -307,12 +347,12 @@ class Store:
 
     def get_article(self, article_id: str) -> tuple[Article, dict[str, Any]] | None:
         """The stored article and its record metadata, or None."""
-        got = self._get("articles", ids=[article_id], include=["documents", "metadatas"])
+        got = self._get("articles", ids=[article_id], include=["metadatas"])
         if not got["ids"]:
             return None
         m = dict((got["metadatas"] or [{}])[0])
-        doc = (got["documents"] or [""])[0]
-        return _article_from(article_id, doc, m), m
+        text = self.article_texts([article_id]).get(article_id, "")
+        return _article_from(article_id, text, m), m
 
     def list_articles(self) -> list[dict[str, Any]]:
         """Metadata of every article, newest first."""
@@ -381,7 +421,7 @@ class Store:
         ]
 
     def _iter(self, col: Collection, include: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-        which = "chunks" if col is self.chunks else "articles"
+        which = {id(self.chunks): "chunks", id(self.texts): "texts"}.get(id(col), "articles")
         offset = 0
 
         def page(o: int) -> Any:  # the collection is looked up again after a reopen

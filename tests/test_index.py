@@ -385,3 +385,30 @@ def test_chunk_text_is_metadata_and_older_indexes_still_read(store: Store, embed
     hits = store.dense_search(embeddings.embed_query("Samsung profits"), 2)
     assert {h.chunk.id: h.chunk.text for h in hits} == {"a:0": new, "b:0": old}
     assert set(store.chunk_vectors({"a": 1, "b": 1})) == {new, old}
+
+
+def test_article_text_has_its_own_collection_and_orphans_are_swept(
+    store: Store, embeddings
+) -> None:
+    # Listing records (hashes, duplicate keys) must not read whole texts, and Chroma must not
+    # full-text index them: the text is a metadata field of a collection of its own.
+    from ingest.recovery import sweep
+
+    text = "Huawei faces a ban on chips. Its suppliers are worried."
+    store.write_article(
+        art("a", text, "/o"), chunk("a", text, count_tokens=embeddings.count_tokens), [[0.1] * 384]
+    )
+    record = store.articles.get(ids=["a"], include=["documents", "metadatas"])
+    assert record["documents"] == [None] and "text" not in record["metadatas"][0]
+    found = store.get_article("a")
+    assert found is not None and found[0].text == text
+    old = "Samsung reports record profits."  # a record from before: text as its document
+    meta = {**art("b", old, "/o").metadata(), "hash": "h", "chunks": 0}
+    store.articles.upsert(ids=["b"], documents=[old], metadatas=[meta], embeddings=[[0.1] * 384])
+    assert store.article_texts(["a", "b"]) == {"a": text, "b": old}
+    store.texts.upsert(ids=["gone"], metadatas=[{"text": "x"}], embeddings=[[0.1] * 384])
+    assert store.orphan_texts() == ["gone"]
+    sweep(store)  # what the next run does after a killed one
+    assert store.orphan_texts() == [] and store.article_texts(["a"]) == {"a": text}
+    store.delete_article("a")
+    assert store.texts.get(ids=["a"])["ids"] == []
