@@ -152,9 +152,10 @@ class _Run:
             extra.update(dup_of=group, dup_kind="near" if group else "")
         self.pending.append(_Write(a, chunks, is_new, dup, extra, old_chunks, counted))
         self.pending_chunks += len(chunks)
-        # Write a batch only once the next one is chunked and hinted: the model then has work
-        # queued while this thread waits for the batch's vectors and writes them (without the
-        # look-ahead the model idled through every write, a quarter of its time on 2 cores).
+        # Write a batch only once the next LOOK_AHEAD batches are chunked and hinted: the model
+        # then has work queued while this thread waits for the batch's vectors and writes them
+        # (without the look-ahead the model idled through every write, a quarter of its time
+        # on 2 cores).
         if self.pending_chunks >= (1 + LOOK_AHEAD) * self.batch_chunks:
             self.flush(keep=LOOK_AHEAD * self.batch_chunks)
 
@@ -219,7 +220,8 @@ class _Run:
         later = {w.article.id for w in rest}
         waiting = [w for w in batch if w.is_copy and w.dup is not None and w.dup.of in later]
         if waiting:
-            batch = [w for w in batch if w not in waiting]
+            held_back = {id(w) for w in waiting}
+            batch = [w for w in batch if id(w) not in held_back]
             rest = waiting + rest
         return batch, rest
 

@@ -1,4 +1,4 @@
-"""Chroma access: one collection of chunks (what is searched) and one of whole articles.
+"""Chroma access: a collection of chunks (what is searched), one of article records, one of texts.
 
 Articles are stored in Chroma too (a record with the metadata and content hash, the mean of
 their chunk vectors as the embedding; the full text in a third collection), so that a Chroma

@@ -194,6 +194,28 @@ def test_identical_text_is_stored_once(store: Store, embeddings, tmp_path: Path)
     assert (again.unchanged, again.embedded_chunks) == (2, 0)
 
 
+def test_writes_that_wait_for_look_ahead_store_everything_once(
+    store: Store, embeddings, tmp_path: Path
+) -> None:
+    # With tiny write batches most flushes write only the oldest part of what is pending;
+    # copies must still land after their originals and every chunk exactly once.
+    o = str(tmp_path)
+    items = []
+    for i in range(8):
+        text = f"Story {i}: " + STORY
+        items.append(art(f"s{i}", text, o))
+        if i % 3 == 0:
+            items.append(art(f"c{i}", text + "  ", o))  # an exact copy, stored as a record
+    report = run(store, embeddings, tmp_path, items, batch_chunks=2)
+    assert (report.added, report.duplicates) == (len(items), 3)
+    recs = records(store)
+    counts = chunk_ids_by_article(store)
+    for i in (0, 3, 6):
+        assert recs[f"c{i}"]["dup_of"] == f"s{i}" and f"c{i}" not in counts
+    assert counts == {f"s{i}": int(recs[f"s{i}"]["chunks"]) for i in range(8)}
+    assert report.chunks == store.count()[1] == sum(counts.values())
+
+
 def test_same_canonical_url_is_one_article(store: Store, embeddings, tmp_path: Path) -> None:
     o = str(tmp_path)
     first = art("a", TEXTS["a"], o, url="https://news.example/story")
