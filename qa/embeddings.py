@@ -125,7 +125,7 @@ class OnnxEmbeddings(Embeddings):
     Texts are tokenized once, sorted by length and cut into batches of at most `batch_size` rows
     and `max_batch_tokens` padded pieces. Batches are tiny on purpose: one row of ~200 pieces
     already keeps a core busy, so big batches buy nothing and cost padding and attention
-    buffers (32-row batches: 135 chunks/s and +826 MB peak; 2-row: 160/s and +71 MB).
+    buffers (32-row batches: 130 chunks/s and +831 MB peak; 2-row: 154/s and +71 MB).
     Batches run in parallel, `threads` single-threaded runs at once, rather than one run split
     over `run_threads` cores: a split run waits at every operator for its slowest thread, which
     costs ~15%, and far more while indexing keeps a core busy with chunking and store writes.

@@ -54,6 +54,9 @@ class Postings:
     # Counts added but not yet merged into the arrays: a writer adds a few hundred chunks per
     # flush, and merging each time would copy the whole arrays every flush.
     _pending: list[tuple[np.ndarray, ...]] = field(default_factory=list, repr=False)
+    # Chunk ids and article ids held, as sets, built on first need: a writer asks whether each
+    # flush rewrites held chunks, and scanning the id list every time was quadratic over a run.
+    _held: tuple[set[str], set[str]] | None = field(default=None, repr=False)
 
     @classmethod
     def empty(cls, *, stem: bool = True, title: bool = True) -> Postings:
@@ -92,6 +95,9 @@ class Postings:
         texts = []
         for cid, text, m in batch:
             self.ids.append(cid)
+            if self._held is not None:
+                self._held[0].add(cid)
+                self._held[1].add(str(m.get("article_id", "")))
             for k in META_KEYS:
                 self.meta[k].append(m.get(k, 0 if k == "day" else ""))
             # Titles carry names the body may only abbreviate; index them with the chunk.
@@ -115,13 +121,13 @@ class Postings:
     def replace(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Add rows, first dropping any held rows with the same chunk ids (rewritten chunks)."""
         new = {cid for cid, _, _ in rows}
-        if not new.isdisjoint(self.ids):
+        if not new.isdisjoint(self._lookup()[0]):
             self._keep_rows([cid not in new for cid in self.ids])
         self.add(rows)
 
     def drop_article(self, article_id: str, first: int = 0) -> None:
         """Drop the article's chunks whose index (the id's ":n" suffix) is `first` or more."""
-        if article_id not in self.meta["article_id"]:
+        if article_id not in self._lookup()[1]:
             return
         self._keep_rows(
             [
@@ -138,6 +144,12 @@ class Postings:
         """Drop every chunk whose (id, version) is not in `wanted`; return how many."""
         return self._keep_rows([k in wanted for k in self.keys()])
 
+    def _lookup(self) -> tuple[set[str], set[str]]:
+        """(chunk ids, article ids) held."""
+        if self._held is None:
+            self._held = (set(self.ids), {str(a) for a in self.meta["article_id"]})
+        return self._held
+
     def _keep_rows(self, flags: list[bool]) -> int:
         """Keep the rows flagged True; return how many were dropped."""
         self._merge()
@@ -151,6 +163,7 @@ class Postings:
         self.indptr = np.concatenate([[0], np.cumsum(per_row[rows], dtype=np.int64)])
         self.lengths = self.lengths[rows]
         self.ids = [cid for cid, ok in zip(self.ids, flags, strict=True) if ok]
+        self._held = None
         self.meta = {
             k: [v for v, ok in zip(vs, flags, strict=True) if ok] for k, vs in self.meta.items()
         }

@@ -194,11 +194,7 @@ def test_hits_carry_cosine_also_when_only_lexical_found_them(retriever: Retrieve
 
 
 def test_bm25_kept_in_step_through_reindex_and_remove(app, tmp_path: Path) -> None:
-    folder = tmp_path / "news"
-    folder.mkdir()
-    (folder / "a.txt").write_text("Zorblax industries announced a merger with Quintech.\n")
-    (folder / "b.txt").write_text("The city council approved the new bicycle lanes.\n")
-    app.index([str(folder)])
+    folder = _two_articles(app, tmp_path)
     r = app.retriever
     r.use_dense = False
     assert r.search("Zorblax merger", k=1)[0].meta["title"]
