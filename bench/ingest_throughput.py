@@ -1,6 +1,7 @@
 """End-to-end `index` of the news corpus against the raw encode speed of the model, and peak RSS.
 
     .venv/bin/python bench/ingest_throughput.py [--backend onnx-int8] [--sample 512] [--copies 1 4]
+        [--no-worker] [--compare-worker]
 
 One run, side by side:
 1. raw encode throughput of the embedding path in use (`embed_documents` on a sample of the
@@ -8,7 +9,10 @@ One run, side by side:
 2. for each --copies N, a fresh child process runs `App.index` on the corpus repeated N times
    (copy k > 1 gets other record ids, another URL host and a "(copy k)" first line, so it is new
    to the store and to duplicate detection) into a new index, with a new embedding cache;
-   it reports wall and CPU seconds, chunks embedded, and its peak RSS (ru_maxrss);
+   it reports wall and CPU seconds, chunks embedded, and its peak RSS (VmHWM); with the
+   embedding worker process (the default, `embedding_worker`), CPU includes the worker's and
+   peak RSS is the sum of both processes' peaks; --compare-worker adds an x1 run with the
+   other setting;
 3. raw encode again (the machine is shared: the two raw runs bracket the index runs).
 
 The end-to-end rate is chunks embedded / wall seconds of the whole `index` (load, clean,
@@ -71,13 +75,28 @@ def repeated_corpus(copies: int, folder: Path) -> Path:
     return out
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM). Not ru_maxrss: on Linux that starts from
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak resident memory (VmHWM). Not ru_maxrss: on Linux that starts from
     the parent's peak at fork, so a child started by a big parent reports the parent's."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by a process: the embedding worker's share."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_of(model: Any) -> int | None:
+    """Process id of the model's embedding worker (None: it embeds in this process)."""
+    inner = getattr(model, "inner", model)
+    pid = getattr(inner, "worker_pid", lambda: None)()
+    return int(pid) if pid else None
 
 
 def child(args: argparse.Namespace) -> None:
@@ -91,19 +110,25 @@ def child(args: argparse.Namespace) -> None:
         data_dir=work / "index",
         cache_dir=MODELS,
         embedding_backend=args.backend,
+        embedding_worker=args.worker,
         llm="extractive",
     )
     app = App(settings)
     inner = make_embeddings(settings, cache=False)
-    inner.warm()  # type: ignore[attr-defined]  # model load/export is not part of indexing
+    # Model load/export (and the worker's start) are not part of indexing.
+    if args.worker and hasattr(inner, "embed_array"):
+        inner.embed_array(["warm up"] * 64)
+    else:
+        inner.warm()  # type: ignore[attr-defined]
     cache = work / "embeddings.sqlite"
     if args.warm_cache:  # memory runs: vectors of earlier runs are reused, as a re-run would
         shutil.copyfile(args.warm_cache, cache)
     app.__dict__["embeddings"] = CachedEmbeddings(inner, cache)
     rss0 = peak_rss_mb()
-    w, c = time.perf_counter(), time.process_time()
+    worker = worker_of(inner)
+    w, c = time.perf_counter(), time.process_time() + cpu_seconds(worker)
     report = app.index([args.corpus])
-    wall, cpu = time.perf_counter() - w, time.process_time() - c
+    wall, cpu = time.perf_counter() - w, time.process_time() + cpu_seconds(worker) - c
     print(
         json.dumps(
             {
@@ -113,7 +138,9 @@ def child(args: argparse.Namespace) -> None:
                 "chunks": report.chunks,
                 "articles": report.added + report.updated,
                 "rss_before_mb": rss0,
-                "peak_rss_mb": peak_rss_mb(),
+                # With a worker: the sum of both processes' peaks (an upper bound).
+                "peak_rss_mb": peak_rss_mb() + (peak_rss_mb(worker) if worker else 0.0),
+                "worker_peak_rss_mb": peak_rss_mb(worker) if worker else 0.0,
             }
         )
     )
@@ -134,10 +161,14 @@ def sample_chunks(n: int, count_tokens: Any) -> list[str]:
 
 
 def raw_rate(model: Any, texts: list[str]) -> tuple[float, float]:
-    """(chunks per wall second, chunks per CPU second) of embed_documents on texts."""
-    w, c = time.perf_counter(), time.process_time()
+    """(chunks per wall second, chunks per CPU second) of embed_documents on texts, through
+    the embedding worker when the path in use has one (its CPU counted too)."""
+    model.embed_documents(texts[:64])  # start the worker, if any, outside the timing
+    worker = worker_of(model)
+    w, c = time.perf_counter(), time.process_time() + cpu_seconds(worker)
     model.embed_documents(texts)
-    return len(texts) / (time.perf_counter() - w), len(texts) / (time.process_time() - c)
+    cpu = time.process_time() + cpu_seconds(worker) - c
+    return len(texts) / (time.perf_counter() - w), len(texts) / cpu
 
 
 def main() -> None:
@@ -149,6 +180,17 @@ def main() -> None:
     ap.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
     ap.add_argument("--raw", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--warm-cache", help="embedding cache (sqlite) to start each index run with")
+    ap.add_argument(
+        "--worker",
+        action=argparse.BooleanOptionalAction,
+        default=Settings().embedding_worker,
+        help="embed in a worker process (the embedding_worker setting)",
+    )
+    ap.add_argument(
+        "--compare-worker",
+        action="store_true",
+        help="also index x1 with the other embedding_worker setting (side by side)",
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--corpus", help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -163,7 +205,10 @@ def main() -> None:
     from qa.backends import make_embeddings
 
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
-    path = make_embeddings(Settings(embedding_backend=args.backend, cache_dir=MODELS), cache=False)
+    settings = Settings(
+        embedding_backend=args.backend, cache_dir=MODELS, embedding_worker=args.worker
+    )
+    path = make_embeddings(settings, cache=False)
     path.warm()  # type: ignore[attr-defined]
     torch = None
     if not args.no_torch and args.raw:
@@ -181,23 +226,31 @@ def main() -> None:
 
     measure_raw()
     runs: dict[int, dict[str, Any]] = {}
+    other: dict[str, Any] = {}
+    plan = [(copies, args.worker) for copies in args.copies]
+    if args.compare_worker:
+        plan.insert(1, (args.copies[0], not args.worker))
     with tempfile.TemporaryDirectory(prefix="aq-ingest-") as tmp:
-        for copies in args.copies:
-            work = Path(tmp) / f"x{copies}"
+        for copies, worker in plan:
+            work = Path(tmp) / f"x{copies}-{'worker' if worker else 'one-process'}"
             work.mkdir()
             corpus = repeated_corpus(copies, Path(tmp))
             cmd = [sys.executable, __file__, "--child", "--backend", args.backend]
             cmd += ["--corpus", str(corpus), "--workdir", str(work)]
+            cmd += ["--worker" if worker else "--no-worker"]
             if args.warm_cache:
                 cmd += ["--warm-cache", args.warm_cache]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode:
                 sys.exit(f"x{copies} index run failed:\n{done.stderr[-3000:]}")
-            out = done.stdout
-            runs[copies] = json.loads(out.strip().splitlines()[-1])
-            r = runs[copies]
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            if worker == args.worker:
+                runs[copies] = r
+            else:
+                other = r
             print(
-                f"x{copies}: {r['embedded_chunks']} chunks embedded of {r['chunks']} stored, "
+                f"x{copies} ({'worker' if worker else 'one process'}): "
+                f"{r['embedded_chunks']} chunks embedded of {r['chunks']} stored, "
                 f"{r['wall_s']:.0f}s wall, {r['cpu_s']:.0f}s CPU, peak RSS "
                 f"{r['peak_rss_mb']:.0f} MB",
                 flush=True,
@@ -230,11 +283,21 @@ def main() -> None:
     if first:
         e2e_wall = first["embedded_chunks"] / first["wall_s"]
         e2e_cpu = first["embedded_chunks"] / first["cpu_s"]
-        print(f"| index x{args.copies[0]} end to end | {e2e_wall:.1f} | {e2e_cpu:.1f} |")
+        label = "worker process" if args.worker else "one process"
+        print(f"| index x{args.copies[0]} end to end ({label}) | {e2e_wall:.1f} | {e2e_cpu:.1f} |")
+        if other:
+            o_wall = other["embedded_chunks"] / other["wall_s"]
+            o_cpu = other["embedded_chunks"] / other["cpu_s"]
+            o_label = "one process" if args.worker else "worker process"
+            print(
+                f"| index x{args.copies[0]} end to end ({o_label}) | {o_wall:.1f} | {o_cpu:.1f} |"
+            )
         print(
-            f"\nend to end / raw encode: {e2e_wall / raw_wall:.2f} (wall), "
-            f"{e2e_cpu / raw_cpu:.2f} (CPU)"
+            f"\nend to end / raw encode: {e2e_wall / raw_wall:.3f} (wall), "
+            f"{e2e_cpu / raw_cpu:.3f} (CPU)"
         )
+        if other:
+            print(f"{o_label}: {o_wall / raw_wall:.3f} (wall), {o_cpu / raw_cpu:.3f} (CPU)")
     if raw["torch"]:
         print(
             f"{args.backend} raw / torch raw: {raw_wall / mean(raw['torch'], 0):.2f} (wall), "

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
     from qa.store import Store
 
+# Embedding calls of at least this many texts go to the worker process (indexing batches are
+# up to 512); questions and small writes stay in this process, where a round trip would cost.
+WORKER_MIN = 32
+
 
 def make_embeddings(settings: Settings, *, cache: bool = True) -> Embeddings:
     """The embedding model (all-MiniLM-L6-v2 from its PyPI package unless configured), run by
@@ -34,6 +38,7 @@ def make_embeddings(settings: Settings, *, cache: bool = True) -> Embeddings:
             path,
             cache_dir=settings.cache_dir,
             quantize=settings.embedding_backend == "onnx-int8",
+            worker_min=WORKER_MIN if settings.embedding_worker else 0,
         )
     if not cache:
         return inner

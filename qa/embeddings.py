@@ -130,6 +130,9 @@ class OnnxEmbeddings(Embeddings):
     over `run_threads` cores: a split run waits at every operator for its slowest thread, which
     costs ~15%, and far more while indexing keeps a core busy with chunking and store writes.
     bench/onnx_batching.py measures both choices.
+    Batches of at least `worker_min` texts (indexing) run in a worker process, whose model no
+    store write can stall (qa/embed_worker.py); 0 keeps everything in this process, and so does
+    a worker that fails to start (with a warning).
     `model_path` names the exported file: it is what tells the vectors of this backend apart
     (the embedding cache keys on it).
     """
@@ -144,6 +147,7 @@ class OnnxEmbeddings(Embeddings):
         max_batch_tokens: int = 512,
         threads: int = 0,
         run_threads: int = 1,
+        worker_min: int = 0,
     ):
         from qa.onnx_export import export_path
 
@@ -161,6 +165,8 @@ class OnnxEmbeddings(Embeddings):
         self._tokenizer: Any = None
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self.worker_min = worker_min
+        self._worker: Any = None
 
     @classmethod
     def from_file(cls, source_path: str | Path, onnx_file: Path, **kw: Any) -> OnnxEmbeddings:
@@ -229,6 +235,48 @@ class OnnxEmbeddings(Embeddings):
 
     def embed_array(self, texts: Sequence[str]) -> Any:
         """Unit vectors as one float32 numpy array, rows in the order of texts."""
+        if self.worker_min and len(texts) >= self.worker_min:
+            got = self._in_worker(texts)
+            if got is not None:
+                return got
+        return self._embed_here(texts)
+
+    def _in_worker(self, texts: Sequence[str]) -> Any:
+        """Vectors from the worker process, or None when it cannot run (then never again)."""
+        from qa.embed_worker import EmbedWorker, EmbedWorkerError
+
+        with self._lock:
+            if self._worker is None:
+                from qa.onnx_export import ensure_exported
+
+                # Exported here, once, so the worker never races this process to write it.
+                path = self._file or ensure_exported(self.source_path, self.cache_dir, self.variant)
+                spec = dict(
+                    source_path=self.source_path,
+                    onnx_file=path,
+                    batch_size=self.batch_size,
+                    max_batch_tokens=self.max_batch_tokens,
+                    threads=self.threads,
+                    run_threads=self.run_threads,
+                )
+                self._worker = EmbedWorker(spec)
+            worker = self._worker
+        try:
+            return worker.embed(list(texts))
+        except EmbedWorkerError as e:  # cannot start, or killed: embed here from now on
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "embedding worker process failed (%s); embedding in this process", e
+            )
+            self.worker_min = 0
+            return None
+
+    def worker_pid(self) -> int | None:
+        """Process id of the embedding worker, if one runs (for tests)."""
+        return self._worker.pid() if self._worker is not None else None
+
+    def _embed_here(self, texts: Sequence[str]) -> Any:
         import numpy as np
 
         session = self.session

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # How the model runs: torch, or onnxruntime on a graph exported once from it (fp32 or int8;
     # same vectors within a measured tolerance; int8 ~3.7x torch's speed: docs/benchmarks.md).
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
+    # ONNX backends: indexing embeds in a worker process, where store writes (which hold
+    # Python's GIL) cannot stall the model (qa/embed_worker.py). Off: all in this process.
+    embedding_worker: bool = True
     # Rebuildable files shared by every index on this machine (the exported ONNX models).
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     # all-MiniLM-L6-v2 reads 256 word pieces and silently drops the rest; 200 leaves room.

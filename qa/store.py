@@ -11,6 +11,7 @@ VectorStore view, which reads documents.
 from __future__ import annotations
 
 import functools
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -34,14 +35,26 @@ PAGE = 2000  # rows per Chroma get/upsert call: bounded memory, well under its b
 # each call has a fixed cost (32 rows: +50% Chroma CPU). At 128-512 the model's time was the
 # same (docs/benchmarks.md).
 WRITE = 256
-HNSW: Any = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
+# The chunks' graph: M=32 and ef_search=200 keep dense search as good as exact (docs/
+# benchmarks.md). ef_construction 128 rather than 200 builds it with a third less CPU, and at
+# 100k chunks its recall of the exact top 10 / top 40 was 0.998 / 0.990 (200: 0.997 / 0.992).
+HNSW: Any = {"space": "cosine", "ef_construction": 128, "ef_search": 200, "max_neighbors": 32}
 # Texts are metadata fields, not Chroma documents: Chroma indexes every document for full-text
 # search (trigrams), which we never use (BM25 is ours). That index was a third of the CPU `index`
 # spends outside the model, all of it with the GIL held (docs/benchmarks.md). Older indexes keep
 # texts in documents; both are read. An article's text is in a collection of its own, so that
 # listing article records (hashes, duplicate keys) never reads whole texts.
 TEXT = "text"
-TEXTS_HNSW: Any = {"space": "cosine"}  # never searched: Chroma's cheapest defaults
+# A chunk's other fields that are only read back, never filtered on (title, url, offsets...),
+# are stored as one JSON field: each metadata key is a row and an index entry in Chroma's
+# SQLite, and folding 14 keys into 6 made chunk upserts 10% cheaper (docs/benchmarks.md).
+# Chunks written before keep their keys unfolded; chunk_rows reads both.
+INFO = "info"
+FILTERED = ("article_id", "chunk", "day", "source")  # Chroma `where` clauses use these
+# Article records and texts are read by id, never searched: Chroma's defaults (M=16, ef 100)
+# build their graphs at half the cost of the chunks' (HNSW above). Set when a collection is
+# created; an existing one keeps its own.
+UNSEARCHED_HNSW: Any = {"space": "cosine"}
 
 
 @dataclass(frozen=True)
@@ -93,10 +106,10 @@ class Store:
             f"{self.name}-chunks", embedding_function=ef, configuration={"hnsw": HNSW}
         )
         self.articles: Collection = client.get_or_create_collection(
-            f"{self.name}-articles", embedding_function=ef, configuration={"hnsw": HNSW}
+            f"{self.name}-articles", embedding_function=ef, configuration={"hnsw": UNSEARCHED_HNSW}
         )
         self.texts: Collection = client.get_or_create_collection(
-            f"{self.name}-texts", embedding_function=ef, configuration={"hnsw": TEXTS_HNSW}
+            f"{self.name}-texts", embedding_function=ef, configuration={"hnsw": UNSEARCHED_HNSW}
         )
 
     def refresh(self) -> bool:
@@ -155,7 +168,7 @@ class Store:
             self.chunks.upsert(
                 ids=[c.id for c, _, _, _ in part],
                 embeddings=np.asarray([v for _, v, _, _ in part], dtype=np.float32),
-                metadatas=[{**m, TEXT: c.text} for c, _, m, _ in part],
+                metadatas=[_stored(m, c.text) for c, _, m, _ in part],
             )
         for listener in self.listeners:
             listener.chunks_written([(c.id, c.text, {**m, "version": h}) for c, _, m, h in rows])
@@ -439,6 +452,16 @@ class Store:
 CHUNK_FIELDS: list[Any] = ["documents", "metadatas"]  # a chunk's text is in one or the other
 
 
+def _stored(meta: dict[str, Any], text: str) -> dict[str, Any]:
+    """A chunk's metadata as written to Chroma: filter fields, its text, the rest as JSON."""
+    info = {k: v for k, v in meta.items() if k not in FILTERED}
+    return {
+        **{k: meta[k] for k in FILTERED if k in meta},
+        TEXT: text,
+        INFO: json.dumps(info, ensure_ascii=False),
+    }
+
+
 def chunk_rows(got: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """(id, text, metadata without the text) of each chunk in a Chroma `get` result."""
     ids = got["ids"]
@@ -447,7 +470,10 @@ def chunk_rows(got: Any) -> list[tuple[str, str, dict[str, Any]]]:
     rows = []
     for i, doc, m in zip(ids, docs, metas, strict=True):
         meta = dict(m or {})
-        rows.append((i, str(meta.pop(TEXT, None) or doc or ""), meta))
+        text = str(meta.pop(TEXT, None) or doc or "")
+        if INFO in meta:
+            meta.update(json.loads(meta.pop(INFO)))
+        rows.append((i, text, meta))
     return rows
 
 

@@ -4,7 +4,10 @@ measured tolerance, count tokens alike, batch by token length, and are picked by
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +157,65 @@ def test_settings_pick_the_backend_and_the_cache_keeps_them_apart(tmp_path):
     assert Settings().embedding_backend == "onnx-int8"
     with pytest.raises(ValueError):
         Settings(embedding_backend="tensorflow")  # type: ignore[arg-type]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child that exited but was not reaped yet is a zombie: gone for our purposes.
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.slow
+def test_big_batches_run_in_a_worker_process_with_the_same_vectors(onnx_int8, onnx_cache):
+    texts = _texts()
+    e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=len(texts))
+    got = e.embed_array(texts)
+    pid = e.worker_pid()
+    assert pid is not None and pid != os.getpid() and _alive(pid)
+    assert np.array_equal(got, onnx_int8.embed_array(texts))  # same model, same batches
+    # Below worker_min (a question) stays here and never starts a worker.
+    small = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=len(texts))
+    assert np.array_equal(small.embed_array(texts[:2]), onnx_int8.embed_array(texts[:2]))
+    assert small.worker_pid() is None
+    e._worker.close()
+    assert not _alive(pid)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_falls_back_to_this_process(onnx_int8, onnx_cache, caplog):
+    texts = _texts()
+    e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=2)
+    e.embed_array(texts)
+    pid = e.worker_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert np.array_equal(e.embed_array(texts), onnx_int8.embed_array(texts))
+    assert "embedding worker" in caplog.text and e.worker_min == 0
+
+
+@pytest.mark.slow
+def test_an_idle_worker_stops_and_a_new_one_starts_on_demand(onnx_cache):
+    e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=2)
+    e.embed_array(TEXTS)
+    e._worker.idle_seconds = 0.3
+    first = e._worker.pid()
+    deadline = time.monotonic() + 20
+    while _alive(first) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(first)
+    assert e.embed_array(TEXTS).shape == (len(TEXTS), 384)
+    assert e.worker_pid() not in (None, first)
+    e._worker.close()
+
+
+@pytest.mark.slow
+def test_worker_errors_on_bad_input_reach_the_caller(onnx_cache):
+    e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=1)
+    with pytest.raises(TypeError):
+        e.embed_array([None, 3])  # type: ignore[list-item]
+    assert e.worker_min == 1  # the worker is fine: a bad input is not a broken worker
+    e._worker.close()

@@ -232,7 +232,8 @@ def test_near_duplicate_is_linked_not_merged(store: Store, embeddings, tmp_path:
     report = run(store, embeddings, tmp_path, [art("a", STORY, o), art("w", wire, o)])
     assert (report.added, report.near_duplicates, report.duplicates) == (2, 1, 0)
     assert records(store)["w"]["dup_of"] == "a" and records(store)["w"]["dup_kind"] == "near"
-    metas = store.chunks.get(where={"article_id": "w"}, include=["metadatas"])["metadatas"]
+    got = store.chunks.get(where={"article_id": "w"}, include=CHUNK_FIELDS)
+    metas = [m for _, _, m in chunk_rows(got)]
     assert metas and all(m["dup_of"] == "a" for m in metas)  # retrieval collapses by this
     other = run(store, embeddings, tmp_path, [art("a", STORY, o), art("c", TEXTS["c"], o)])
     assert records(store)["c"]["dup_of"] == "" and other.near_duplicates == 0
@@ -290,8 +291,8 @@ def test_an_edit_reembeds_only_the_chunks_it_changed(
     counting.texts = 0
     report = run(store, counting, tmp_path, [retitled], **whole_sentences)
     assert (report.updated, report.embedded_chunks, counting.texts) == (1, 0, 0)
-    metas = store.chunks.get(where={"article_id": "a"}, include=["metadatas"])["metadatas"]
-    assert {m["title"] for m in metas} == {"New title"}
+    got = store.chunks.get(where={"article_id": "a"}, include=CHUNK_FIELDS)
+    assert {m["title"] for _, _, m in chunk_rows(got)} == {"New title"}
 
 
 def test_only_rereads_the_given_paths(store: Store, embeddings, tmp_path: Path) -> None:
@@ -396,13 +397,19 @@ def test_chunk_text_is_metadata_and_older_indexes_still_read(store: Store, embed
     )
     stored = store.chunks.get(ids=["a:0"], include=["documents", "metadatas"])
     assert stored["documents"] == [None] and stored["metadatas"][0]["text"] == new
+    # Fields never filtered on are folded into one JSON field (fewer SQLite rows per chunk).
+    assert set(stored["metadatas"][0]) == {"article_id", "chunk", "day", "source", "text", "info"}
     meta = {**art("b", old, "/o").metadata(), "chunk": 0, "start": 0, "end": len(old)}
     store.chunks.upsert(
         ids=["b:0"], documents=[old], metadatas=[meta], embeddings=embeddings.embed_documents([old])
     )
     by_id = store.chunks_by_id(["a:0", "b:0"])
     assert {cid: text for cid, (text, _) in by_id.items()} == {"a:0": new, "b:0": old}
-    assert all("text" not in m for _, m in by_id.values())
+    assert all("text" not in m and "info" not in m for _, m in by_id.values())
+    # Both layouts read back with the same fields, unfolded.
+    a_meta, b_meta = by_id["a:0"][1], by_id["b:0"][1]
+    assert a_meta["title"] == "T a" and a_meta["end"] == len(new) and a_meta["dup_of"] == ""
+    assert set(a_meta) - {"day", "dup_of"} == set(b_meta) and b_meta["title"] == "T b"
     assert sorted(text for _, text, _ in store.iter_chunks()) == sorted([new, old])
     hits = store.dense_search(embeddings.embed_query("Samsung profits"), 2)
     assert {h.chunk.id: h.chunk.text for h in hits} == {"a:0": new, "b:0": old}

@@ -126,7 +126,9 @@ def test_hinting_blocks_when_too_far_ahead():
     inner = Recording(delay=0.05)
     ahead = EmbedAhead(inner, batch=2, max_ahead=4)
     t0 = time.perf_counter()
-    ahead.hint([f"t{i}" for i in range(12)])  # must wait for the worker to drain the queue
+    # 4 queued and 2 x 2 being embedded fit at once; the other 16 must wait for the two
+    # workers to drain the queue, 4 texts per 0.05 s round: at least 3 rounds.
+    ahead.hint([f"t{i}" for i in range(24)])
     assert time.perf_counter() - t0 >= 0.1
     assert len(ahead._todo) <= 4
 
