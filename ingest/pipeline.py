@@ -86,7 +86,8 @@ class EmbedAhead(Embeddings):
 
     `hint(texts)` queues texts (blocking while more than `max_ahead` wait, which bounds memory
     and keeps the producer at most that far ahead); a worker thread embeds them in batches of up
-    to `batch` texts, which the inner model sorts and pads by token length. `embed_documents`
+    to `batch` texts (at least `min_batch` when they come within `gather_seconds`), which the
+    inner model sorts and pads by token length. `embed_documents`
     returns ready vectors, waits for ones being computed, and embeds any others itself.
     Workers (`workers` threads) exit when idle, so an EmbedAhead needs no closing.
     """
@@ -95,13 +96,17 @@ class EmbedAhead(Embeddings):
         self,
         inner: Embeddings,
         *,
-        batch: int = 512,
+        batch: int = 256,
         max_ahead: int = 1024,
         idle_seconds: float = 1.0,
         workers: int = 2,
+        min_batch: int = 32,
+        gather_seconds: float = 0.1,
     ) -> None:
         self.inner = inner
         self.batch = batch
+        self.min_batch = min_batch
+        self.gather_seconds = gather_seconds
         self.max_ahead = max_ahead
         self.idle_seconds = idle_seconds
         self._todo: OrderedDict[str, None] = OrderedDict()  # hinted, not started
@@ -148,9 +153,19 @@ class EmbedAhead(Embeddings):
                     # Leave the list while holding the lock: a hint from now on starts another.
                     self._threads.remove(threading.current_thread())
                     return
+                # At the start of a run texts trickle in an article at a time: wait a moment
+                # for min_batch of them, so the model (its worker process, qa/embed_worker.py)
+                # gets a batch worth starting for rather than a handful.
+                enough = min(self.min_batch, self.batch, self.max_ahead)
+                self._cond.wait_for(
+                    lambda n=enough: len(self._todo) >= n,
+                    timeout=self.gather_seconds,
+                )
                 texts: list[str] = []
                 while self._todo and len(texts) < self.batch:
                     texts.append(self._todo.popitem(last=False)[0])
+                if not texts:  # the consumer took them meanwhile
+                    continue
                 self._running.update(texts)
             try:
                 vectors = self.inner.embed_documents(texts)

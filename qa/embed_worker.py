@@ -55,6 +55,10 @@ class EmbedWorker:
         """Unit vectors for texts (one float32 array), computed in the worker."""
         return self._call("embed", list(texts))
 
+    def running(self) -> bool:
+        """Whether the worker process is up (it stops when idle)."""
+        return self._conn is not None
+
     def pid(self) -> int:
         """Process id of the worker (starting it if need be)."""
         return int(self._call("pid", None))

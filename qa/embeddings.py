@@ -235,7 +235,10 @@ class OnnxEmbeddings(Embeddings):
 
     def embed_array(self, texts: Sequence[str]) -> Any:
         """Unit vectors as one float32 numpy array, rows in the order of texts."""
-        if self.worker_min and len(texts) >= self.worker_min:
+        # Once a worker runs (a big batch started it), every batch goes there, so that this
+        # process never loads a second copy of the model for the odd small batch of a run.
+        running = self._worker is not None and self._worker.running()
+        if self.worker_min and (len(texts) >= self.worker_min or (running and len(texts) > 1)):
             got = self._in_worker(texts)
             if got is not None:
                 return got

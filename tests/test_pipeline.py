@@ -136,8 +136,9 @@ def test_hinting_blocks_when_too_far_ahead():
 def test_index_embeds_ahead_and_stores_the_same_vectors(app, tmp_path):
     folder = tmp_path / "articles"
     folder.mkdir()
-    for i in range(6):
-        body = " ".join(f"Sentence {j} of story {i} about the harbour council." for j in range(40))
+    # Enough chunks (~70) for the embed-ahead thread's first batch (EmbedAhead.min_batch).
+    for i in range(12):
+        body = " ".join(f"Sentence {j} of story {i} about the harbour council." for j in range(60))
         (folder / f"story{i}.txt").write_text(f"Story {i}\n\n{body}\n")
     calls: list[str] = []
     real = app.embeddings
@@ -155,7 +156,7 @@ def test_index_embeds_ahead_and_stores_the_same_vectors(app, tmp_path):
 
     app.__dict__["embeddings"] = Spy()
     report = app.index([str(folder)])
-    assert report.added == 6 and report.embedded_chunks > 6
+    assert report.added == 12 and report.embedded_chunks > 32
     assert "articleqa-embed-ahead" in calls  # embedding ran beside chunking
     got = app.store.chunks.get(include=[*CHUNK_FIELDS, "embeddings"], limit=3)
     expected = np.asarray(real.embed_documents([text for _, text, _ in chunk_rows(got)]))
