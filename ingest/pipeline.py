@@ -144,6 +144,9 @@ class EmbedAhead(Embeddings):
             self._threads.append(worker)
             worker.start()
 
+    def _gathered(self) -> bool:
+        return len(self._todo) >= min(self.min_batch, self.batch, self.max_ahead)
+
     def _work(self) -> None:
         while True:
             with self._cond:
@@ -156,11 +159,7 @@ class EmbedAhead(Embeddings):
                 # At the start of a run texts trickle in an article at a time: wait a moment
                 # for min_batch of them, so the model (its worker process, qa/embed_worker.py)
                 # gets a batch worth starting for rather than a handful.
-                enough = min(self.min_batch, self.batch, self.max_ahead)
-                self._cond.wait_for(
-                    lambda n=enough: len(self._todo) >= n,
-                    timeout=self.gather_seconds,
-                )
+                self._cond.wait_for(self._gathered, timeout=self.gather_seconds)
                 texts: list[str] = []
                 while self._todo and len(texts) < self.batch:
                     texts.append(self._todo.popitem(last=False)[0])
