@@ -97,7 +97,7 @@ class EmbedWorker:
                 stdout=subprocess.DEVNULL,  # never mixed into our own output (--json)
                 env={**os.environ, "PYTHONPATH": path},
             )
-        except OSError as e:
+        except (OSError, ValueError) as e:  # ValueError: no pass_fds (not POSIX)
             ours.close()
             raise EmbedWorkerError(f"cannot start the embedding worker: {e}") from None
         finally:
