@@ -30,11 +30,11 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 READ_TRIES = 4
 PAGE = 2000  # rows per Chroma get/upsert call: bounded memory, well under its batch limit
-# Chunk rows per upsert call: one write batch of `index`. Chroma's local bindings hold the GIL
-# for a whole call, which model runs need to start and return, so calls must stay short; but
-# each call has a fixed cost (32 rows: +50% Chroma CPU). At 128-512 the model's time was the
-# same (docs/benchmarks.md).
-WRITE = 256
+# Chunk rows per upsert call: at most one write batch of `index` (qa/app.py). Each call has a
+# fixed cost (32 rows: +50% Chroma CPU; 768 rather than 256: -10%), and Chroma's local
+# bindings hold the GIL for a whole call, which a model run in this process needs to start
+# and return: so batches are 256 when the model runs here, 768 with a worker process.
+WRITE = 1024
 # The chunks' graph: M=32 and ef_search=200 keep dense search as good as exact (docs/
 # benchmarks.md). ef_construction 128 rather than 200 builds it with a third less CPU, and at
 # 100k chunks its recall of the exact top 10 / top 40 was 0.998 / 0.990 (200: 0.997 / 0.992).
