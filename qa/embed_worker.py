@@ -103,9 +103,9 @@ class EmbedWorker:
         finally:
             theirs.close()
         conn = Connection(os.dup(ours.fileno()))
-        conn.send(self.spec)
         ready: Any = None
         try:
+            conn.send(self.spec)
             if conn.poll(START_SECONDS):
                 ready = conn.recv()
         except (EOFError, OSError):
@@ -138,7 +138,7 @@ class EmbedWorker:
                     fut.set_result(value)
                 else:
                     fut.set_exception(value)
-        except (EOFError, OSError):
+        except Exception:  # EOF, a closed socket, a reply that does not unpickle: all broken
             pass
         with self._lock:
             if self._conn is conn:
@@ -201,7 +201,10 @@ def _serve(conn: Connection) -> None:
             value = embedder.embed_array(arg) if op == "embed" else os.getpid()
             conn.send((rid, True, value))
         except Exception as e:
-            conn.send((rid, False, e))
+            try:
+                conn.send((rid, False, e))
+            except Exception:  # an exception that does not pickle: send its text
+                conn.send((rid, False, RuntimeError(f"{type(e).__name__}: {e}")))
 
 
 if __name__ == "__main__":
