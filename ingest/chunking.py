@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from qa.types import Chunk
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
+# Word-piece ids of each text, as the model's tokenizer gives them (no [CLS]/[SEP]).
+TokenEncoder = Callable[[Sequence[str]], Sequence[Sequence[int]]]
 
 # A sentence ends at . ! ? (plus closing quotes/brackets) before whitespace and a non-lowercase
 # letter, or at a line break.
@@ -84,24 +86,61 @@ def chunk(
 
     Each chunk's text is `text[start:end]` verbatim, so snippets can be located in the article.
     """
+    return [
+        c
+        for c, _ in chunk_tokens(
+            article_id,
+            text,
+            count_tokens=count_tokens,
+            max_tokens=max_tokens,
+            overlap_tokens=overlap_tokens,
+        )
+    ]
+
+
+def chunk_tokens(
+    article_id: str,
+    text: str,
+    *,
+    count_tokens: TokenCounter | None = None,
+    encode: TokenEncoder | None = None,
+    max_tokens: int = 200,
+    overlap_tokens: int = 40,
+) -> list[tuple[Chunk, list[int] | None]]:
+    """`chunk`, measuring with `encode` (word-piece ids) when given, else with `count_tokens`;
+    each chunk comes with its word-piece ids (None without `encode`).
+
+    A chunk's ids are its sentences' ids joined: sentences are separated by whitespace, where
+    the model's tokenizer always splits, so this is what tokenizing the chunk would give, and
+    the model need not tokenize it again (tests/test_chunking.py checks it on real text).
+    """
+    if encode is None and count_tokens is None:
+        raise TypeError("chunk_tokens needs count_tokens or encode")
+
+    def measure(parts: list[str]) -> tuple[list[int], list[list[int]] | None]:
+        if encode is None:
+            assert count_tokens is not None
+            return list(count_tokens(parts)), None
+        ids = [list(x) for x in encode(parts)]
+        return [len(x) for x in ids], ids
+
     spans = sentence_spans(text)
     if not spans:
         return []
-    counts = count_tokens([text[a:b] for a, b in spans])
-    units: list[tuple[int, int, int]] = []  # (start, end, tokens)
-    for span, n in zip(spans, counts, strict=True):
+    counts, ids = measure([text[a:b] for a, b in spans])
+    units: list[tuple[int, int, int, list[int] | None]] = []  # (start, end, tokens, ids)
+    for k, (span, n) in enumerate(zip(spans, counts, strict=True)):
         if n <= max_tokens:
-            units.append((*span, n))
+            units.append((*span, n, ids[k] if ids is not None else None))
         else:
-            pieces = _split_long(text, span, count_tokens, max_tokens)
+            pieces = _split_long(text, span, lambda t: measure(list(t))[0], max_tokens)
+            p_counts, p_ids = measure([text[a:b] for a, b in pieces])
             units.extend(
-                (a, b, m)
-                for (a, b), m in zip(
-                    pieces, count_tokens([text[a:b] for a, b in pieces]), strict=True
-                )
+                (a, b, m, p_ids[q] if p_ids is not None else None)
+                for q, ((a, b), m) in enumerate(zip(pieces, p_counts, strict=True))
             )
 
-    chunks: list[Chunk] = []
+    chunks: list[tuple[Chunk, list[int] | None]] = []
     i = 0
     while i < len(units):
         used, j = 0, i
@@ -109,11 +148,11 @@ def chunk(
             used += units[j][2]
             j += 1
         start, end = units[i][0], units[j - 1][1]
-        chunks.append(
-            Chunk(
-                f"{article_id}:{len(chunks)}", article_id, len(chunks), text[start:end], start, end
-            )
+        joined = None if ids is None else [t for u in units[i:j] for t in (u[3] or [])]
+        c = Chunk(
+            f"{article_id}:{len(chunks)}", article_id, len(chunks), text[start:end], start, end
         )
+        chunks.append((c, joined))
         if j >= len(units):
             break
         # Step back over trailing sentences worth at most overlap_tokens, but always advance.

@@ -21,10 +21,10 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from ingest.chunking import TokenCounter, chunk
+from ingest.chunking import TokenCounter, TokenEncoder, chunk_tokens
 from ingest.dedup import DedupIndex, Match, decode, encode, keys, minhash
 from ingest.manifest import Manifest
-from ingest.pipeline import EmbedAhead, hint, prefetching
+from ingest.pipeline import EmbedAhead, hint, prefetching, remember_tokens
 from ingest.recovery import sweep, unfinished, write_marker
 from ingest.report import (
     FEED_SUFFIXES,
@@ -86,6 +86,7 @@ class _Run:
     batch_chunks: int
     dry_run: bool
     progress: ProgressFn | None
+    encode: TokenEncoder | None = None  # the model's word pieces, to chunk with and reuse
     total: int | None = None
     report: IndexReport = field(default_factory=IndexReport)
     seen: set[str] = field(default_factory=set)
@@ -138,14 +139,18 @@ class _Run:
         if dup is not None and dup.kind == "exact":
             dedup.add(a.id, text=tkey, url=ukey, sig=None, exact_of=dup.of)
         else:
-            chunks = chunk(
+            pairs = chunk_tokens(
                 a.id,
                 a.text,
                 count_tokens=self.count_tokens,
+                encode=self.encode,
                 max_tokens=self.chunk_tokens,
                 overlap_tokens=self.overlap_tokens,
             )
+            chunks = [c for c, _ in pairs]
             if is_new and not self.dry_run:  # start embedding now, while the next is chunked
+                if self.encode is not None:  # the model reuses these ids: no second tokenizing
+                    remember_tokens(self.embeddings, [(c.text, ids) for c, ids in pairs])
                 hint(self.embeddings, [c.text for c in chunks])
             group = dup.of if dup is not None else ""
             dedup.add(a.id, text=tkey, url=ukey, sig=sig, group=group)
@@ -266,8 +271,12 @@ def index_sources(
     dirty_marker: Path | None = None,
     only: Collection[str] | None = None,
     notify: Notify | None = None,
+    encode_tokens: TokenEncoder | None = None,
 ) -> IndexReport:
     """Index (or re-scan) sources; return what changed. The caller holds the writer lock.
+
+    `encode_tokens` (the model's `token_ids`, if it has one) measures chunks in word-piece ids
+    instead of `count_tokens`, and hands them to the model, which then skips tokenizing.
 
     `only` limits the run to these files under the sources (the watcher's changed paths):
     they are (re)loaded, or removed when gone, and nothing else is touched.
@@ -282,6 +291,7 @@ def index_sources(
         batch_chunks,
         dry_run,
         progress,
+        encode_tokens,
     )
     asked = list(dict.fromkeys(origin_of(s) for s in sources))
     origins = list(asked)

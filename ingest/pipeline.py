@@ -224,3 +224,11 @@ def hint(embeddings: Embeddings, texts: Sequence[str]) -> None:
     ahead = getattr(embeddings, "hint", None)
     if callable(ahead) and texts:
         ahead(texts)
+
+
+def remember_tokens(embeddings: Embeddings, pairs: Sequence[tuple[str, Any]]) -> None:
+    """Give the model the word-piece ids of texts it will embed, if it can reuse them."""
+    keep = getattr(embeddings, "remember_tokens", None)
+    got = [(t, ids) for t, ids in pairs if ids is not None]
+    if callable(keep) and got:
+        keep([t for t, _ in got], [ids for _, ids in got])

@@ -145,6 +145,7 @@ class App:
                 store=self.store,
                 embeddings=self.embeddings,
                 batch_chunks=768 if in_worker else 256,
+                encode_tokens=getattr(self.embeddings, "token_ids", None),
                 count_tokens=self.embeddings.count_tokens,  # type: ignore[attr-defined]
                 load=functools.partial(load, max_bytes=s.max_file_bytes, timeout=s.url_timeout),
                 manifest=manifest,

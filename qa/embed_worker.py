@@ -51,9 +51,10 @@ class EmbedWorker:
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
 
-    def embed(self, texts: list[str]) -> Any:
-        """Unit vectors for texts (one float32 array), computed in the worker."""
-        return self._call("embed", list(texts))
+    def embed(self, texts: list[str], ids: Any = None) -> Any:
+        """Unit vectors for texts (one float32 array), computed in the worker; `ids[i]`, when
+        not None, are text i's word pieces, which the worker then need not tokenize."""
+        return self._call("embed", (list(texts), ids))
 
     def running(self) -> bool:
         """Whether the worker process is up (it stops when idle)."""
@@ -198,7 +199,7 @@ def _serve(conn: Connection) -> None:
         except (EOFError, OSError):
             return
         try:
-            value = embedder.embed_array(arg) if op == "embed" else os.getpid()
+            value = embedder._embed_here(*arg) if op == "embed" else os.getpid()
             conn.send((rid, True, value))
         except Exception as e:
             try:

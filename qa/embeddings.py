@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,7 @@ from langchain_core.embeddings import Embeddings
 from qa.errors import ConfigError
 
 EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
+MEMO = 8192  # word-piece ids kept for texts about to be embedded (indexing keeps ~3k ahead)
 
 
 def packaged_model_path() -> Path:
@@ -167,6 +169,7 @@ class OnnxEmbeddings(Embeddings):
         self._pool: ThreadPoolExecutor | None = None
         self.worker_min = worker_min
         self._worker: Any = None
+        self._memo: OrderedDict[str, Sequence[int]] = OrderedDict()
 
     @classmethod
     def from_file(cls, source_path: str | Path, onnx_file: Path, **kw: Any) -> OnnxEmbeddings:
@@ -235,16 +238,41 @@ class OnnxEmbeddings(Embeddings):
 
     def embed_array(self, texts: Sequence[str]) -> Any:
         """Unit vectors as one float32 numpy array, rows in the order of texts."""
+        ids = self._remembered(texts)
         # Once a worker runs (a big batch started it), every batch goes there, so that this
         # process never loads a second copy of the model for the odd small batch of a run.
         running = self._worker is not None and self._worker.running()
         if self.worker_min and (len(texts) >= self.worker_min or (running and len(texts) > 1)):
-            got = self._in_worker(texts)
+            got = self._in_worker(texts, ids)
             if got is not None:
                 return got
-        return self._embed_here(texts)
+        return self._embed_here(texts, ids)
 
-    def _in_worker(self, texts: Sequence[str]) -> Any:
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Word-piece ids of each text (no [CLS]/[SEP], no truncation): what chunking measures
+        with, and what `remember_tokens` hands back to the model."""
+        tok = self.tokenizer
+        if len(texts) < 64:  # an article's sentences: threads cost more than they save (~11%)
+            return [tok.encode(t, add_special_tokens=False).ids for t in texts]
+        return [e.ids for e in tok.encode_batch_fast(list(texts), add_special_tokens=False)]
+
+    def remember_tokens(self, texts: Sequence[str], ids: Sequence[Sequence[int]]) -> None:
+        """Keep the word-piece ids of texts about to be embedded (from `token_ids`, joined),
+        so the model does not tokenize them again; used once, at most MEMO kept."""
+        with self._lock:
+            for text, row in zip(texts, ids, strict=True):
+                self._memo[text] = row
+                self._memo.move_to_end(text)
+            while len(self._memo) > MEMO:
+                self._memo.popitem(last=False)
+
+    def _remembered(self, texts: Sequence[str]) -> list[Sequence[int] | None] | None:
+        if not self._memo:
+            return None
+        with self._lock:
+            return [self._memo.pop(t, None) for t in texts]
+
+    def _in_worker(self, texts: Sequence[str], ids: Any = None) -> Any:
         """Vectors from the worker process, or None when it cannot run (then never again)."""
         from qa.embed_worker import EmbedWorker, EmbedWorkerError
 
@@ -265,7 +293,7 @@ class OnnxEmbeddings(Embeddings):
                 self._worker = EmbedWorker(spec)
             worker = self._worker
         try:
-            return worker.embed(list(texts))
+            return worker.embed(list(texts), ids)
         except EmbedWorkerError as e:  # cannot start, or killed: embed here from now on
             import logging
 
@@ -279,12 +307,15 @@ class OnnxEmbeddings(Embeddings):
         """Process id of the embedding worker, if one runs (for tests)."""
         return self._worker.pid() if self._worker is not None else None
 
-    def _embed_here(self, texts: Sequence[str]) -> Any:
+    def _embed_here(self, texts: Sequence[str], known: Any = None) -> Any:
+        """Vectors computed in this process; `known[i]`, when not None, is text i's word-piece
+        ids without [CLS]/[SEP] (see remember_tokens), so it is not tokenized again."""
         import numpy as np
 
         session = self.session
-        encs = self.encoder.encode_batch_fast(list(texts))
-        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
+        rows_ids = self._model_ids(texts, known)
+        lengths = np.fromiter((len(x) for x in rows_ids), dtype=np.int64, count=len(rows_ids))
+        encs = rows_ids
 
         def run(rows: Any) -> tuple[Any, Any]:
             width = int(lengths[rows].max())
@@ -292,7 +323,7 @@ class OnnxEmbeddings(Embeddings):
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):
                 n = int(lengths[i])
-                ids[r, :n] = encs[i].ids
+                ids[r, :n] = encs[i]
                 mask[r, :n] = 1
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": mask * 0}
             return rows, session.run(None, feed)[0]
@@ -306,6 +337,23 @@ class OnnxEmbeddings(Embeddings):
                 out = np.empty((len(encs), got.shape[1]), dtype=np.float32)
             out[rows] = got
         return out if out is not None else np.empty((0, 0), dtype=np.float32)
+
+    def _model_ids(self, texts: Sequence[str], known: Any) -> list[Sequence[int]]:
+        """What the model reads for each text: [CLS] ids [SEP], truncated as the tokenizer
+        truncates (to max_seq_length pieces in all); tokenizing only texts without ids."""
+        enc = self.encoder
+        out: list[Sequence[int] | None] = list(known) if known is not None else [None] * len(texts)
+        todo = [i for i, x in enumerate(out) if x is None]
+        if len(todo) < len(out):
+            cls_sep = enc.encode("").ids  # the single-text template: [CLS] $A [SEP]
+            limit = max_seq_length(self.source_path) - len(cls_sep)
+            for i, x in enumerate(out):
+                if x is not None:
+                    out[i] = [cls_sep[0], *list(x)[:limit], *cls_sep[1:]]
+        if todo:
+            for i, e in zip(todo, enc.encode_batch_fast([texts[i] for i in todo]), strict=True):
+                out[i] = e.ids
+        return out  # type: ignore[return-value]
 
     def _workers(self) -> ThreadPoolExecutor:
         with self._lock:

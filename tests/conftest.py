@@ -119,3 +119,19 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One export folder for the session: the fp32 and int8 files are exported once here."""
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="session")
+def onnx_int8(onnx_cache: Path) -> Any:
+    """The packaged MiniLM exported and quantized to int8 (per-channel)."""
+    from qa.embeddings import OnnxEmbeddings, packaged_model_path
+
+    e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, quantize=True)
+    e.warm()
+    return e

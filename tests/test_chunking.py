@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ingest.chunking import chunk, sentence_spans
+from ingest.chunking import chunk, chunk_tokens, sentence_spans
 from tests.conftest import SEED
 
 
@@ -80,3 +80,42 @@ def test_overlong_sentence_is_cut_within_limit(embeddings) -> None:
 
 def test_empty_text_gives_no_chunks(embeddings) -> None:
     assert chunk("a", "   \n\n ", count_tokens=embeddings.count_tokens) == []
+
+
+@pytest.fixture(scope="module")
+def onnx(tmp_path_factory: pytest.TempPathFactory):
+    """The ONNX embedder (counting and word-piece ids need only its tokenizer)."""
+    from qa.embeddings import OnnxEmbeddings, packaged_model_path
+
+    return OnnxEmbeddings(packaged_model_path(), cache_dir=tmp_path_factory.mktemp("onnx"))
+
+
+TRICKY = (
+    "The U.S. Senate met. Mr. Smith\u00a0said: \u201cNo!\u201d Caf\u00e9s closed.\n\n"
+    "\u6771\u4eac\u3067\u4f1a\u8b70\u3002 Line\x1cwith a control char. "
+    + "https://example.com/"
+    + "x" * 900
+    + " after the long word. "
+    + " ".join(f"Sentence {i} of many, with numbers like 3.5% and O'Neil's." for i in range(60))
+)
+
+
+@pytest.mark.parametrize("max_tokens,overlap", [(200, 40), (30, 0)])
+def test_chunk_ids_are_what_the_tokenizer_gives_the_chunk(onnx, max_tokens, overlap) -> None:
+    # The model reuses a chunk's ids (its sentences' ids joined) instead of tokenizing it
+    # again: that is only right if both give the same pieces, for real and for odd text.
+    for text in (SEED.read_text(), TRICKY):
+        pairs = chunk_tokens(
+            "a", text, encode=onnx.token_ids, max_tokens=max_tokens, overlap_tokens=overlap
+        )
+        plain = chunk(
+            "a", text, count_tokens=onnx.count_tokens, max_tokens=max_tokens, overlap_tokens=overlap
+        )
+        assert [c for c, _ in pairs] == plain and len(plain) > 2
+        for c, ids in pairs:
+            assert ids == onnx.token_ids([c.text])[0]
+            assert onnx._model_ids([c.text], [ids])[0] == onnx.encoder.encode(c.text).ids
+        # Measured with counts only, chunks carry no ids.
+        assert all(
+            ids is None for _, ids in chunk_tokens("a", text, count_tokens=onnx.count_tokens)
+        )

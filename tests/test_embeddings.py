@@ -36,23 +36,9 @@ TEXTS = [
 
 
 @pytest.fixture(scope="session")
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One export folder for the session: the fp32 and int8 files are exported once here."""
-    return tmp_path_factory.mktemp("onnx-cache")
-
-
-@pytest.fixture(scope="session")
 def onnx_fp32(onnx_cache: Path) -> OnnxEmbeddings:
     """The packaged MiniLM exported to fp32 ONNX (real export, real onnxruntime)."""
     e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, quantize=False)
-    e.warm()
-    return e
-
-
-@pytest.fixture(scope="session")
-def onnx_int8(onnx_cache: Path) -> OnnxEmbeddings:
-    """The packaged MiniLM exported and quantized to int8 (per-channel)."""
-    e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, quantize=True)
     e.warm()
     return e
 
@@ -219,3 +205,43 @@ def test_worker_errors_on_bad_input_reach_the_caller(onnx_cache):
         e.embed_array([None, 3])  # type: ignore[list-item]
     assert e.worker_min == 1  # the worker is fine: a bad input is not a broken worker
     e._worker.close()
+
+
+class _CountingTokenizer:
+    """A tokenizer that records how many texts it was asked to encode in batches."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.batched: list[int] = []
+
+    def encode_batch_fast(self, texts):
+        self.batched.append(len(texts))
+        return self.real.encode_batch_fast(texts)
+
+    def encode(self, *a, **kw):
+        return self.real.encode(*a, **kw)
+
+
+@pytest.mark.slow
+def test_remembered_word_pieces_give_the_same_vectors_here_and_in_the_worker(onnx_int8, onnx_cache):
+    from ingest.chunking import chunk_tokens
+
+    pairs = chunk_tokens("a", SEED.read_text(encoding="utf-8"), encode=onnx_int8.token_ids)
+    texts = [c.text for c, _ in pairs]
+    want = onnx_int8.embed_array(texts)
+    for worker_min in (0, 2):
+        e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=worker_min)
+        e.remember_tokens(texts, [ids for _, ids in pairs])
+        spy = _CountingTokenizer(onnx_int8.encoder)
+        e._encoder = spy
+        assert np.array_equal(e.embed_array(texts), want)
+        assert not e._memo  # each remembered text is used once
+        if worker_min:
+            assert e.worker_pid() is not None
+            e._worker.close()
+        else:
+            assert spy.batched == []  # nothing was tokenized again
+    # Without remembered ids the same embedder tokenizes (the spy can tell).
+    e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache)
+    e._encoder = spy = _CountingTokenizer(onnx_int8.encoder)
+    assert np.array_equal(e.embed_array(texts), want) and spy.batched == [len(texts)]

@@ -12,7 +12,10 @@ import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
 from ingest.pipeline import EmbedAhead, hint, prefetch, prefetching
+from qa.app import App
 from qa.store import CHUNK_FIELDS, chunk_rows
+
+from .conftest import make_settings
 
 
 class Recording(Embeddings):
@@ -161,3 +164,35 @@ def test_index_embeds_ahead_and_stores_the_same_vectors(app, tmp_path):
     got = app.store.chunks.get(include=[*CHUNK_FIELDS, "embeddings"], limit=3)
     expected = np.asarray(real.embed_documents([text for _, text, _ in chunk_rows(got)]))
     assert np.allclose(np.asarray(got["embeddings"]), expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_index_hands_the_chunkers_word_pieces_to_the_model(tmp_path, onnx_int8, monkeypatch):
+    # Chunking tokenizes every sentence already; the model reuses those ids rather than
+    # tokenizing each chunk again, and must store exactly the vectors it would have anyway.
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for i in range(4):
+        body = " ".join(
+            f"Sentence {j} of story {i} about the harbour's new ferry." for j in range(50)
+        )
+        (folder / f"story{i}.txt").write_text(f"Story {i}\n\n{body}\n")
+    remembered: list[str] = []
+    real = onnx_int8.remember_tokens
+
+    def spy(texts, ids):
+        remembered.extend(texts)
+        real(texts, ids)
+
+    monkeypatch.setattr(onnx_int8, "remember_tokens", spy)
+    onnx_int8._memo.clear()
+    app = App(make_settings(tmp_path))
+    app.__dict__["embeddings"] = onnx_int8
+    report = app.index([str(folder)])
+    got = app.store.chunks.get(include=[*CHUNK_FIELDS, "embeddings"])
+    texts = [text for _, text, _ in chunk_rows(got)]
+    assert report.embedded_chunks == len(texts) > 8
+    assert sorted(remembered) == sorted(texts) and not onnx_int8._memo  # all handed, all used
+    # Rows batched with other neighbours pad differently: equal to float32 rounding.
+    stored = np.asarray(got["embeddings"], dtype=np.float32)
+    assert np.allclose(stored, onnx_int8.embed_array(texts), atol=1e-5)
