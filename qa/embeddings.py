@@ -20,7 +20,7 @@ from langchain_core.embeddings import Embeddings
 from qa.errors import ConfigError
 
 EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
-MEMO = 8192  # word-piece ids kept for texts about to be embedded (indexing keeps ~3k ahead)
+MEMO = 4096  # word-piece ids kept for texts about to be embedded (indexing keeps ~3k ahead)
 
 
 def packaged_model_path() -> Path:
@@ -169,7 +169,7 @@ class OnnxEmbeddings(Embeddings):
         self._pool: ThreadPoolExecutor | None = None
         self.worker_min = worker_min
         self._worker: Any = None
-        self._memo: OrderedDict[str, Sequence[int]] = OrderedDict()
+        self._memo: OrderedDict[str, Any] = OrderedDict()  # text -> int32 ids
 
     @classmethod
     def from_file(cls, source_path: str | Path, onnx_file: Path, **kw: Any) -> OnnxEmbeddings:
@@ -259,14 +259,18 @@ class OnnxEmbeddings(Embeddings):
     def remember_tokens(self, texts: Sequence[str], ids: Sequence[Sequence[int]]) -> None:
         """Keep the word-piece ids of texts about to be embedded (from `token_ids`, joined),
         so the model does not tokenize them again; used once, at most MEMO kept."""
+        import numpy as np
+
+        # int32 arrays: a list of Python ints would take ~9x the memory.
+        rows = [np.asarray(row, dtype=np.int32) for row in ids]
         with self._lock:
-            for text, row in zip(texts, ids, strict=True):
+            for text, row in zip(texts, rows, strict=True):
                 self._memo[text] = row
                 self._memo.move_to_end(text)
             while len(self._memo) > MEMO:
                 self._memo.popitem(last=False)
 
-    def _remembered(self, texts: Sequence[str]) -> list[Sequence[int] | None] | None:
+    def _remembered(self, texts: Sequence[str]) -> list[Any] | None:
         if not self._memo:
             return None
         with self._lock:
@@ -313,9 +317,8 @@ class OnnxEmbeddings(Embeddings):
         import numpy as np
 
         session = self.session
-        rows_ids = self._model_ids(texts, known)
-        lengths = np.fromiter((len(x) for x in rows_ids), dtype=np.int64, count=len(rows_ids))
-        encs = rows_ids
+        encs = self._model_ids(texts, known)
+        lengths = np.fromiter((len(x) for x in encs), dtype=np.int64, count=len(encs))
 
         def run(rows: Any) -> tuple[Any, Any]:
             width = int(lengths[rows].max())
@@ -338,22 +341,25 @@ class OnnxEmbeddings(Embeddings):
             out[rows] = got
         return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
-    def _model_ids(self, texts: Sequence[str], known: Any) -> list[Sequence[int]]:
+    def _model_ids(self, texts: Sequence[str], known: Any) -> list[Any]:
         """What the model reads for each text: [CLS] ids [SEP], truncated as the tokenizer
         truncates (to max_seq_length pieces in all); tokenizing only texts without ids."""
+        import numpy as np
+
         enc = self.encoder
-        out: list[Sequence[int] | None] = list(known) if known is not None else [None] * len(texts)
+        out: list[Any] = list(known) if known is not None else [None] * len(texts)
         todo = [i for i, x in enumerate(out) if x is None]
         if len(todo) < len(out):
             cls_sep = enc.encode("").ids  # the single-text template: [CLS] $A [SEP]
             limit = max_seq_length(self.source_path) - len(cls_sep)
+            head, tail = cls_sep[:1], cls_sep[1:]
             for i, x in enumerate(out):
                 if x is not None:
-                    out[i] = [cls_sep[0], *list(x)[:limit], *cls_sep[1:]]
+                    out[i] = np.concatenate((head, np.asarray(x)[:limit], tail)).astype(np.int64)
         if todo:
             for i, e in zip(todo, enc.encode_batch_fast([texts[i] for i in todo]), strict=True):
                 out[i] = e.ids
-        return out  # type: ignore[return-value]
+        return out
 
     def _workers(self) -> ThreadPoolExecutor:
         with self._lock:
