@@ -149,8 +149,7 @@ class _Run:
             )
             chunks = [c for c, _ in pairs]
             if is_new and not self.dry_run:  # start embedding now, while the next is chunked
-                if self.encode is not None:  # the model reuses these ids: no second tokenizing
-                    remember_tokens(self.embeddings, [(c.text, ids) for c, ids in pairs])
+                remember_tokens(self.embeddings, pairs)  # the model need not tokenize again
                 hint(self.embeddings, [c.text for c in chunks])
             group = dup.of if dup is not None else ""
             dedup.add(a.id, text=tkey, url=ukey, sig=sig, group=group)
@@ -284,7 +283,9 @@ def index_sources(
     say = notify or (lambda _msg: None)
     run = _Run(
         store,
-        EmbedAhead(embeddings),  # ingest/pipeline.py: embedding overlaps loading and chunking
+        # ingest/pipeline.py: embedding overlaps loading and chunking; its first batch is big
+        # enough for the model's worker process, if it has one.
+        EmbedAhead(embeddings, min_batch=max(1, getattr(embeddings, "worker_min", 0))),
         count_tokens,
         chunk_tokens,
         overlap_tokens,

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from langchain_core.embeddings import Embeddings
 
+from qa.types import Chunk
+
 T = TypeVar("T")
 
 _DONE = object()
@@ -100,7 +102,7 @@ class EmbedAhead(Embeddings):
         max_ahead: int = 1024,
         idle_seconds: float = 1.0,
         workers: int = 2,
-        min_batch: int = 32,
+        min_batch: int = 1,
         gather_seconds: float = 0.1,
     ) -> None:
         self.inner = inner
@@ -157,8 +159,8 @@ class EmbedAhead(Embeddings):
                     self._threads.remove(threading.current_thread())
                     return
                 # At the start of a run texts trickle in an article at a time: wait a moment
-                # for min_batch of them, so the model (its worker process, qa/embed_worker.py)
-                # gets a batch worth starting for rather than a handful.
+                # for min_batch of them, so a model with a worker process (qa/embed_worker.py,
+                # used from its worker_min texts on) gets a batch worth starting it for.
                 self._cond.wait_for(self._gathered, timeout=self.gather_seconds)
                 texts: list[str] = []
                 while self._todo and len(texts) < self.batch:
@@ -226,9 +228,10 @@ def hint(embeddings: Embeddings, texts: Sequence[str]) -> None:
         ahead(texts)
 
 
-def remember_tokens(embeddings: Embeddings, pairs: Sequence[tuple[str, Any]]) -> None:
-    """Give the model the word-piece ids of texts it will embed, if it can reuse them."""
+def remember_tokens(embeddings: Embeddings, pairs: Sequence[tuple[Chunk, Any]]) -> None:
+    """Give the model the word-piece ids of chunks it will embed (`chunk_tokens` pairs; no
+    ids when chunking only counted), if it can reuse them."""
     keep = getattr(embeddings, "remember_tokens", None)
-    got = [(t, ids) for t, ids in pairs if ids is not None]
+    got = [(c.text, ids) for c, ids in pairs if ids is not None]
     if callable(keep) and got:
         keep([t for t, _ in got], [ids for _, ids in got])

@@ -164,6 +164,7 @@ class OnnxEmbeddings(Embeddings):
         self._file: Path | None = None
         self._session: Any = None
         self._encoder: Any = None
+        self._wrap: tuple[list[int], int] | None = None  # see _model_ids
         self._tokenizer: Any = None
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -350,12 +351,16 @@ class OnnxEmbeddings(Embeddings):
         out: list[Any] = list(known) if known is not None else [None] * len(texts)
         todo = [i for i, x in enumerate(out) if x is None]
         if len(todo) < len(out):
-            cls_sep = enc.encode("").ids  # the single-text template: [CLS] $A [SEP]
-            limit = max_seq_length(self.source_path) - len(cls_sep)
-            head, tail = cls_sep[:1], cls_sep[1:]
+            if self._wrap is None:  # worked out once (it reads a file); one assignment,
+                # so a concurrent batch sees all of it or none: the single-text template,
+                # [CLS] $A [SEP], and the room it leaves for $A.
+                template = enc.encode("").ids
+                self._wrap = (template, max_seq_length(self.source_path) - len(template))
+            template, room = self._wrap
+            head, tail = template[:1], template[1:]
             for i, x in enumerate(out):
                 if x is not None:
-                    out[i] = np.concatenate((head, np.asarray(x)[:limit], tail)).astype(np.int64)
+                    out[i] = np.concatenate((head, np.asarray(x)[:room], tail)).astype(np.int64)
         if todo:
             for i, e in zip(todo, enc.encode_batch_fast([texts[i] for i in todo]), strict=True):
                 out[i] = e.ids
@@ -370,10 +375,7 @@ class OnnxEmbeddings(Embeddings):
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text as the model counts them (without [CLS]/[SEP])."""
-        tok = self.tokenizer
-        if len(texts) < 64:  # an article's sentences: threads cost more than they save (~11%)
-            return [len(tok.encode(t, add_special_tokens=False)) for t in texts]
-        return [len(e) for e in tok.encode_batch_fast(list(texts), add_special_tokens=False)]
+        return [len(ids) for ids in self.token_ids(texts)]
 
 
 def token_batches(lengths: Any, batch_size: int, max_batch_tokens: int) -> list[Any]:
