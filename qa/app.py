@@ -129,10 +129,14 @@ class App:
 
         s = self.settings
         with writer_lock(self._local_dir, on_wait):
+            manifest = self.manifest()
+            start = getattr(self.embeddings, "start_worker", None)
+            new = any(origin_of(source) not in manifest.sources for source in sources)
+            if callable(start) and new and not dry_run:
+                start()  # a new source is embedded whole: load the model meanwhile
             # Another process may have written (or died writing): start from what is on disk.
             self.store.refresh()
             _ = self.retriever  # its BM25 term counts listen to the writes that follow
-            manifest = self.manifest()
             if by_name:
                 for source in sources:
                     manifest.include(origin_of(source))

@@ -199,6 +199,28 @@ def test_an_idle_worker_stops_and_a_new_one_starts_on_demand(onnx_cache):
 
 
 @pytest.mark.slow
+def test_a_worker_started_ahead_serves_the_first_batch(onnx_int8, onnx_cache):
+    # `index` of a new source starts the worker before any batch exists, so the model is
+    # loaded by the time the first chunks are; the batch then goes to that same process.
+    texts = _texts()
+    e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=2)
+    e.start_worker()
+    deadline = time.monotonic() + 60
+    while not (e._worker is not None and e._worker.running()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert e._worker is not None and e._worker.running()  # started with no batch asked
+    pid = e.worker_pid()
+    assert np.array_equal(e.embed_array(texts), onnx_int8.embed_array(texts))
+    assert e.worker_pid() == pid
+    e.start_worker()  # running already: nothing new
+    assert e.worker_pid() == pid
+    e._worker.close()
+    here = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=0)
+    here.start_worker()  # no worker wanted: none started
+    assert here._worker is None
+
+
+@pytest.mark.slow
 def test_worker_errors_on_bad_input_reach_the_caller(onnx_cache):
     e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=1)
     with pytest.raises(TypeError):

@@ -216,6 +216,31 @@ def test_writes_that_wait_for_look_ahead_store_everything_once(
     assert report.chunks == store.count()[1] == sum(counts.values())
 
 
+def test_the_end_of_a_run_is_written_a_step_at_a_time(
+    store: Store, embeddings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What is pending at the end goes out in DRAIN_STEP-sized writes, oldest first, so the
+    # model embeds the later steps while the earlier ones are written.
+    import ingest.index
+
+    monkeypatch.setattr(ingest.index, "DRAIN_STEP", 6)
+    sizes: list[int] = []
+    write = store.write_articles
+
+    def spy(items):  # type: ignore[no-untyped-def]
+        sizes.append(sum(len(w.chunks) for w in items))
+        write(items)
+
+    monkeypatch.setattr(store, "write_articles", spy)
+    o = str(tmp_path)
+    items = [art(f"s{i}", f"Story {i}: " + STORY, o) for i in range(8)]
+    report = run(store, embeddings, tmp_path, items, batch_chunks=1000)  # all pending at the end
+    per_article = max(chunk_ids_by_article(store).values())
+    assert len(sizes) >= report.chunks // (6 + per_article) > 1
+    assert all(n < 6 + per_article for n in sizes)
+    assert report.added == 8 and sum(sizes) == report.chunks == store.count()[1]
+
+
 def test_same_canonical_url_is_one_article(store: Store, embeddings, tmp_path: Path) -> None:
     o = str(tmp_path)
     first = art("a", TEXTS["a"], o, url="https://news.example/story")

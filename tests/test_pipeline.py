@@ -166,6 +166,36 @@ def test_index_embeds_ahead_and_stores_the_same_vectors(app, tmp_path):
     assert np.allclose(np.asarray(got["embeddings"]), expected, atol=1e-5)
 
 
+def test_index_starts_the_model_worker_early_only_for_new_sources(app, tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "one.txt").write_text("Story one\n\nThe harbour council met on Monday.\n")
+    real = app.embeddings
+    started: list[int] = []
+
+    class Spy(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return real.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return real.embed_query(text)
+
+        def count_tokens(self, texts: list[str]) -> list[int]:
+            return real.count_tokens(texts)
+
+        def start_worker(self) -> None:
+            started.append(1)
+
+    app.__dict__["embeddings"] = Spy()
+    app.index([str(folder)], dry_run=True)  # a dry run embeds nothing
+    assert started == []
+    app.index([str(folder)])  # new: everything in it will be embedded
+    assert started == [1]
+    (folder / "two.txt").write_text("Story two\n\nThe ferry sailed late.\n")
+    app.index([str(folder)])  # known source: maybe nothing changed, so no early start
+    assert started == [1]
+
+
 @pytest.mark.slow
 def test_index_hands_the_chunkers_word_pieces_to_the_model(tmp_path, onnx_int8, monkeypatch):
     # Chunking tokenizes every sentence already; the model reuses those ids rather than
