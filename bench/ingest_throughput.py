@@ -13,7 +13,9 @@ One run, side by side:
    embedding worker process (the default, `embedding_worker`), CPU includes the worker's and
    peak RSS is the sum of both processes' peaks; --compare-worker adds an x1 run with the
    other setting;
-3. raw encode again (the machine is shared: the two raw runs bracket the index runs).
+3. raw encode again after each index run: this is a shared virtual machine whose speed drifts
+   over minutes (raw runs of one session ranged 152-166 chunks/s), so each index run is compared
+   with the mean of the raw runs just before and just after it.
 
 The end-to-end rate is chunks embedded / wall seconds of the whole `index` (load, clean,
 chunk, deduplicate, embed, write Chroma, rebuild BM25). Copies after the first repeat most
@@ -255,10 +257,17 @@ def main() -> None:
                 f"{r['peak_rss_mb']:.0f} MB",
                 flush=True,
             )
-    measure_raw()
+            if copies == args.copies[0]:  # the speed runs: each gets its own bracket
+                r["raw_before"] = len(raw[args.backend]) - 1
+                measure_raw()
 
     def mean(rates: list[tuple[float, float]], i: int) -> float:
         return statistics.mean(r[i] for r in rates)
+
+    def bracket(run: dict[str, Any]) -> list[tuple[float, float]]:
+        """The raw runs just before and just after an index run."""
+        k = run.get("raw_before", 0)
+        return raw[args.backend][k : k + 2]
 
     print(
         "\n| corpus | articles | chunks stored | chunks to the model (cache hits too) | wall s "
@@ -274,6 +283,8 @@ def main() -> None:
         return
     raw_wall, raw_cpu = mean(raw[args.backend], 0), mean(raw[args.backend], 1)
     print(f"\nraw encode sample: {len(texts)} chunks; rates are the mean of the bracketing runs")
+    walls = ", ".join(f"{w:.1f}" for w, _ in raw[args.backend])
+    print(f"raw runs in order (chunks/s): {walls}")
     print("\n| measure | chunks/s (wall) | chunks per CPU-s |")
     print("| --- | ---: | ---: |")
     if raw["torch"]:
@@ -292,12 +303,14 @@ def main() -> None:
             print(
                 f"| index x{args.copies[0]} end to end ({o_label}) | {o_wall:.1f} | {o_cpu:.1f} |"
             )
+        b = bracket(first)
         print(
-            f"\nend to end / raw encode: {e2e_wall / raw_wall:.3f} (wall), "
-            f"{e2e_cpu / raw_cpu:.3f} (CPU)"
+            f"\nend to end / raw encode (the raw runs either side): "
+            f"{e2e_wall / mean(b, 0):.3f} (wall), {e2e_cpu / mean(b, 1):.3f} (CPU)"
         )
         if other:
-            print(f"{o_label}: {o_wall / raw_wall:.3f} (wall), {o_cpu / raw_cpu:.3f} (CPU)")
+            b = bracket(other)
+            print(f"{o_label}: {o_wall / mean(b, 0):.3f} (wall), {o_cpu / mean(b, 1):.3f} (CPU)")
     if raw["torch"]:
         print(
             f"{args.backend} raw / torch raw: {raw_wall / mean(raw['torch'], 0):.2f} (wall), "

@@ -11,6 +11,7 @@ VectorStore view, which reads documents.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
 import uuid
@@ -55,6 +56,11 @@ FILTERED = ("article_id", "chunk", "day", "source")  # Chroma `where` clauses us
 # build their graphs at half the cost of the chunks' (HNSW above). Set when a collection is
 # created; an existing one keeps its own.
 UNSEARCHED_HNSW: Any = {"space": "cosine"}
+# Chroma still wants a vector per row, and holds every collection's vectors and graph in the
+# writer's memory. A whole-article mean vector (384 floats) there cost ~1.7 KB per article per
+# collection, for nothing; a 2-float marker (`_markers`), distinct per article so the graph
+# stays well-formed, does. Collections first written with 384-float vectors (before) keep
+# taking them: Chroma fixes a collection's dimension at its first write.
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class Store:
         self.client = client
         self.embeddings = embeddings
         self.name = name
+        self._wide: set[str] = set()  # record collections that take 384-float vectors
         self._open(client)
         self._generation_seen: str | None = None
         # Told of chunk changes as they happen, so a writer never reads the store back for them.
@@ -190,36 +197,32 @@ class Store:
                     listener.chunks_dropped(w.article.id, len(w.chunks))
         for lo in range(0, len(items), PAGE):
             self._write_records(
-                [
-                    (w.article, _mean_unit(w.vectors), len(w.chunks), w.extra)
-                    for w in items[lo : lo + PAGE]
-                ]
+                [(w.article, w.vectors, len(w.chunks), w.extra) for w in items[lo : lo + PAGE]]
             )
 
     def write_duplicate(self, article: Article, of: str, extra: dict[str, Any]) -> None:
         """Record an exact copy of article `of`: its text and metadata, but no chunks."""
         self.delete_chunks_of(article.id)
-        got = self.articles.get(ids=[of], include=["embeddings"])
-        emb = got["embeddings"]
-        vector = list(emb[0]) if emb is not None and len(emb) else _mean_unit([])
-        self._write_records([(article, vector, 0, {**extra, "dup_of": of, "dup_kind": "exact"})])
+        self._write_records([(article, [], 0, {**extra, "dup_of": of, "dup_kind": "exact"})])
 
     def _write_records(
-        self, records: Sequence[tuple[Article, Sequence[float], int, dict[str, Any]]]
+        self, records: Sequence[tuple[Article, Sequence[Sequence[float]], int, dict[str, Any]]]
     ) -> None:
-        """Upsert article texts, then records: mean vector, metadata with hash and chunk count."""
+        """Upsert article texts, then records (metadata with hash and chunk count); each
+        record comes with its chunks' vectors, for collections that store their mean."""
         if not records:
             return
-        vectors = np.asarray([v for _, v, _, _ in records], dtype=np.float32)
-        self.texts.upsert(
-            ids=[a.id for a, _, _, _ in records],
-            embeddings=vectors,
-            metadatas=[{TEXT: a.text} for a, _, _, _ in records],
-        )
-        self.articles.upsert(
-            ids=[a.id for a, _, _, _ in records],
-            embeddings=vectors,
-            metadatas=[
+        ids = [a.id for a, _, _, _ in records]
+
+        def means() -> Any:
+            return np.asarray([_mean_unit(v) for _, v, _, _ in records], dtype=np.float32)
+
+        self._upsert_unsearched(self.texts, ids, means, [{TEXT: a.text} for a, _, _, _ in records])
+        self._upsert_unsearched(
+            self.articles,
+            ids,
+            means,
+            [
                 {
                     **a.metadata(),
                     "day": published_day(a.published),
@@ -233,6 +236,26 @@ class Store:
                 for a, _, n, extra in records
             ],
         )
+
+    def _upsert_unsearched(
+        self,
+        col: Collection,
+        ids: list[str],
+        means: Callable[[], Any],
+        metadatas: list[Any],
+    ) -> None:
+        """Upsert rows into a collection never searched: marker vectors, or the articles'
+        mean vectors where the collection was first written with those (see UNSEARCHED_HNSW)."""
+        from chromadb.errors import InvalidArgumentError
+
+        wide = col.name in self._wide
+        try:
+            col.upsert(ids=ids, embeddings=means() if wide else _markers(ids), metadatas=metadatas)
+        except InvalidArgumentError as e:
+            if wide or "dimension" not in str(e):
+                raise
+            self._wide.add(col.name)
+            col.upsert(ids=ids, embeddings=means(), metadatas=metadatas)
 
     def delete_chunks_of(self, article_id: str) -> None:
         """Delete every chunk of one article."""
@@ -498,6 +521,16 @@ def _article_from(article_id: str, text: str, m: dict[str, Any]) -> Article:
             for f in ("title", "url", "path", "source", "published", "author", "origin")
         },
     )
+
+
+def _markers(ids: Sequence[str]) -> Any:
+    """A 2-d unit vector per id, at an angle taken from its hash (distinct, and stable)."""
+    turns = [
+        int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little") / 2**64
+        for i in ids
+    ]
+    angles = 2 * np.pi * np.asarray(turns, dtype=np.float64)
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
 
 
 def _mean_unit(vectors: Sequence[Sequence[float]]) -> list[float]:

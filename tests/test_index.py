@@ -241,6 +241,40 @@ def test_the_end_of_a_run_is_written_a_step_at_a_time(
     assert report.added == 8 and sum(sizes) == report.chunks == store.count()[1]
 
 
+def test_records_hold_small_markers_and_older_indexes_keep_their_vectors(
+    store: Store, embeddings, tmp_path: Path
+) -> None:
+    import chromadb
+    import numpy as np
+
+    o = str(tmp_path)
+    items = [*articles(TEXTS, o), art("copy", TEXTS["a"] + " ", o)]  # one exact copy
+    report = run(store, embeddings, tmp_path, items)
+    assert (report.added, report.duplicates) == (4, 1)
+    for col in (store.articles, store.texts):  # read by id only: no 384-float vectors held
+        got = col.get(include=["embeddings"])
+        vectors = np.asarray(got["embeddings"])
+        assert vectors.shape == (4, 2) and np.allclose(np.linalg.norm(vectors, axis=1), 1)
+        assert len({tuple(v) for v in vectors.round(6)}) == 4  # distinct: a well-formed graph
+    # An index written before: its record collections took whole-article mean vectors.
+    client = chromadb.PersistentClient(
+        path=str(tmp_path / "old"), settings=chromadb.config.Settings(anonymized_telemetry=False)
+    )
+    old = Store(client, embeddings, "old")
+    unit = np.zeros((1, 384), dtype=np.float32)
+    unit[0, 0] = 1
+    old.articles.upsert(ids=["gone"], embeddings=unit, metadatas=[{"hash": "h"}])
+    old.texts.upsert(ids=["gone"], embeddings=unit, metadatas=[{"text": "t"}])
+    report = run(old, embeddings, tmp_path, items)
+    assert (report.added, report.duplicates) == (4, 1)
+    assert set(old.article_texts(["a", "copy"]).values()) == {TEXTS["a"], TEXTS["a"] + " "}
+    for col in (old.articles, old.texts):
+        got = col.get(ids=["a", "b", "c", "copy"], include=["embeddings", "metadatas"])
+        vectors = np.asarray(got["embeddings"])
+        assert vectors.shape == (4, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1)
+    assert records(old)["copy"]["dup_of"] == "a" and old.count()[0] == 5
+
+
 def test_same_canonical_url_is_one_article(store: Store, embeddings, tmp_path: Path) -> None:
     o = str(tmp_path)
     first = art("a", TEXTS["a"], o, url="https://news.example/story")
@@ -458,9 +492,9 @@ def test_article_text_has_its_own_collection_and_orphans_are_swept(
     assert found is not None and found[0].text == text
     old = "Samsung reports record profits."  # a record from before: text as its document
     meta = {**art("b", old, "/o").metadata(), "hash": "h", "chunks": 0}
-    store.articles.upsert(ids=["b"], documents=[old], metadatas=[meta], embeddings=[[0.1] * 384])
+    store.articles.upsert(ids=["b"], documents=[old], metadatas=[meta], embeddings=[[1.0, 0.0]])
     assert store.article_texts(["a", "b"]) == {"a": text, "b": old}
-    store.texts.upsert(ids=["gone"], metadatas=[{"text": "x"}], embeddings=[[0.1] * 384])
+    store.texts.upsert(ids=["gone"], metadatas=[{"text": "x"}], embeddings=[[0.0, 1.0]])
     assert store.orphan_texts() == ["gone"]
     sweep(store)  # what the next run does after a killed one
     assert store.orphan_texts() == [] and store.article_texts(["a"]) == {"a": text}
