@@ -13,6 +13,9 @@ One run, side by side:
    embedding worker process (the default, `embedding_worker`), CPU includes the worker's and
    peak RSS is the sum of both processes' peaks; --compare-worker adds an x1 run with the
    other setting;
+With --server each index run writes to a fresh `chroma run` server of its own (the
+`chroma_url` setting), and the server's peak RSS is reported apart from the app's: the vectors'
+graph and Chroma's caches then live in the server, not in the indexing process.
 3. raw encode again after each index run: this is a shared virtual machine whose speed drifts
    over minutes (raw runs of one session ranged 152-166 chunks/s), so each index run is compared
    with the mean of the raw runs just before and just after it.
@@ -114,6 +117,7 @@ def child(args: argparse.Namespace) -> None:
         embedding_backend=args.backend,
         embedding_worker=args.worker,
         llm="extractive",
+        chroma_url=args.chroma_url or "",
     )
     app = App(settings)
     inner = make_embeddings(settings, cache=False)
@@ -146,6 +150,28 @@ def child(args: argparse.Namespace) -> None:
             }
         )
     )
+
+
+def start_server(path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A `chroma run` server on a free loopback port, storing under path, once it answers."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    chroma = Path(sys.executable).with_name("chroma")
+    cmd = [str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit(f"chroma run did not answer on {url}")
 
 
 def sample_chunks(n: int, count_tokens: Any) -> list[str]:
@@ -193,6 +219,10 @@ def main() -> None:
         action="store_true",
         help="also index x1 with the other embedding_worker setting (side by side)",
     )
+    ap.add_argument(
+        "--server", action="store_true", help="index into a fresh `chroma run` server per run"
+    )
+    ap.add_argument("--chroma-url", help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--corpus", help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -242,10 +272,20 @@ def main() -> None:
             cmd += ["--worker" if worker else "--no-worker"]
             if args.warm_cache:
                 cmd += ["--warm-cache", args.warm_cache]
-            done = subprocess.run(cmd, capture_output=True, text=True)
+            server = start_server(work / "chroma") if args.server else None
+            if server is not None:
+                cmd += ["--chroma-url", server[1]]
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True)
+                server_mb = peak_rss_mb(server[0].pid) if server is not None else 0.0
+            finally:
+                if server is not None:
+                    server[0].terminate()
+                    server[0].wait(timeout=30)
             if done.returncode:
                 sys.exit(f"x{copies} index run failed:\n{done.stderr[-3000:]}")
             r = json.loads(done.stdout.strip().splitlines()[-1])
+            r["server_peak_rss_mb"] = server_mb
             if worker == args.worker:
                 runs[copies] = r
             else:
@@ -254,7 +294,13 @@ def main() -> None:
                 f"x{copies} ({'worker' if worker else 'one process'}): "
                 f"{r['embedded_chunks']} chunks embedded of {r['chunks']} stored, "
                 f"{r['wall_s']:.0f}s wall, {r['cpu_s']:.0f}s CPU, peak RSS "
-                f"{r['peak_rss_mb']:.0f} MB",
+                f"{r['peak_rss_mb']:.0f} MB"
+                + (
+                    f" (worker {r['worker_peak_rss_mb']:.0f})"
+                    if r.get("worker_peak_rss_mb")
+                    else ""
+                )
+                + (f" (Chroma server: {server_mb:.0f} MB)" if server is not None else ""),
                 flush=True,
             )
             if copies == args.copies[0]:  # the speed runs: each gets its own bracket
