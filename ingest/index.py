@@ -24,6 +24,7 @@ from langchain_core.embeddings import Embeddings
 from ingest.chunking import TokenCounter, TokenEncoder, chunk_tokens
 from ingest.dedup import DedupIndex, Match, decode, encode, keys, minhash
 from ingest.manifest import Manifest
+from ingest.memory import release_free_memory
 from ingest.pipeline import EmbedAhead, hint, prefetching, remember_tokens
 from ingest.recovery import sweep, unfinished, write_marker
 from ingest.report import (
@@ -222,6 +223,7 @@ class _Run:
                     self.report.near_duplicates += 1
         self.pending = rest
         self.pending_chunks = sum(len(w.chunks) for w in rest)
+        release_free_memory()
         self.tick()
 
     def _split(self, keep: int) -> tuple[list[_Write], list[_Write]]:

@@ -500,3 +500,20 @@ def test_article_text_has_its_own_collection_and_orphans_are_swept(
     assert store.orphan_texts() == [] and store.article_texts(["a"]) == {"a": text}
     store.delete_article("a")
     assert store.texts.get(ids=["a"])["ids"] == []
+
+
+def test_freed_memory_is_handed_back_between_write_batches(
+    store: Store, embeddings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # glibc keeps freed memory in per-thread arenas; each write batch ends with malloc_trim
+    # (ingest/memory.py), which this machine's libc has.
+    import ingest.index
+    from ingest.memory import _trim
+
+    assert callable(_trim())
+    calls: list[int] = []
+    monkeypatch.setattr(ingest.index, "release_free_memory", lambda: calls.append(1))
+    o = str(tmp_path)
+    items = [art(f"s{i}", f"Story {i}: " + STORY, o) for i in range(3)]
+    report = run(store, embeddings, tmp_path, items, batch_chunks=2)
+    assert report.added == 3 and len(calls) >= 2  # one per write batch
