@@ -152,28 +152,6 @@ def child(args: argparse.Namespace) -> None:
     )
 
 
-def start_server(path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A `chroma run` server on a free loopback port, storing under path, once it answers."""
-    import socket
-    import urllib.request
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    chroma = Path(sys.executable).with_name("chroma")
-    cmd = [str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit(f"chroma run did not answer on {url}")
-
-
 def sample_chunks(n: int, count_tokens: Any) -> list[str]:
     """n chunk texts spread evenly over the corpus, chunked as `index` chunks them."""
     from ingest.chunking import chunk
@@ -272,7 +250,11 @@ def main() -> None:
             cmd += ["--worker" if worker else "--no-worker"]
             if args.warm_cache:
                 cmd += ["--warm-cache", args.warm_cache]
-            server = start_server(work / "chroma") if args.server else None
+            server = None
+            if args.server:
+                from server_load import start_server  # bench/: the server bench's starter
+
+                server = start_server(work / "chroma")
             if server is not None:
                 cmd += ["--chroma-url", server[1]]
             try:

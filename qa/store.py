@@ -56,11 +56,6 @@ FILTERED = ("article_id", "chunk", "day", "source")  # Chroma `where` clauses us
 # build their graphs at half the cost of the chunks' (HNSW above). Set when a collection is
 # created; an existing one keeps its own.
 UNSEARCHED_HNSW: Any = {"space": "cosine"}
-# Chroma still wants a vector per row, and holds every collection's vectors and graph in the
-# writer's memory. A whole-article mean vector (384 floats) there cost ~1.7 KB per article per
-# collection, for nothing; a 2-float marker (`_markers`), distinct per article so the graph
-# stays well-formed, does. Collections first written with 384-float vectors (before) keep
-# taking them: Chroma fixes a collection's dimension at its first write.
 
 
 @dataclass(frozen=True)
@@ -245,7 +240,7 @@ class Store:
         metadatas: list[Any],
     ) -> None:
         """Upsert rows into a collection never searched: marker vectors, or the articles'
-        mean vectors where the collection was first written with those (see UNSEARCHED_HNSW)."""
+        mean vectors where the collection was first written with those (see _markers)."""
         from chromadb.errors import InvalidArgumentError
 
         wide = col.name in self._wide
@@ -523,6 +518,12 @@ def _article_from(article_id: str, text: str, m: dict[str, Any]) -> Article:
     )
 
 
+# Records and texts are never searched, but Chroma still wants a vector per row, and holds
+# every collection's vectors and graph in the writer's memory. A whole-article mean vector (384
+# floats) there cost ~1.7 KB per article per collection, for nothing; a 2-float marker,
+# distinct per article so the graph stays well-formed, does. Collections first written with
+# 384-float vectors (before) keep taking them: Chroma fixes a collection's dimension at its
+# first write.
 def _markers(ids: Sequence[str]) -> Any:
     """A 2-d unit vector per id, at an angle taken from its hash (distinct, and stable)."""
     turns = [
