@@ -235,16 +235,18 @@ class OnnxEmbeddings(Embeddings):
         return self.embed_array(texts).tolist()  # type: ignore[no-any-return]
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed one question."""
-        return self.embed_documents([text])[0]
+        """Embed one question (in this process: it must not queue behind an index run)."""
+        return self.embed_array([text], query=True)[0].tolist()  # type: ignore[no-any-return]
 
-    def embed_array(self, texts: Sequence[str]) -> Any:
+    def embed_array(self, texts: Sequence[str], *, query: bool = False) -> Any:
         """Unit vectors as one float32 numpy array, rows in the order of texts."""
         ids = self._remembered(texts)
-        # Once a worker runs (a big batch started it), every batch goes there, so that this
-        # process never loads a second copy of the model for the odd small batch of a run.
+        # Once a worker runs (a big batch started it), every batch of passages goes there, one
+        # text included, so that this process never loads a second copy of the model (~85 MB)
+        # for the odd small batch of a run: a re-index whose texts are mostly cached asks for
+        # single texts.
         running = self._worker is not None and self._worker.running()
-        if self.worker_min and (len(texts) >= self.worker_min or (running and len(texts) > 1)):
+        if self.worker_min and (len(texts) >= self.worker_min or (running and not query)):
             got = self._in_worker(texts, ids)
             if got is not None:
                 return got

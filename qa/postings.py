@@ -9,11 +9,13 @@ CSR by chunk) and only new chunks are tokenized; the scores, which do depend on 
 
 from __future__ import annotations
 
+import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -21,6 +23,8 @@ import numpy as np
 # chunk ids (chunks are overwritten in place) and only the version tells the text changed.
 META_KEYS = ("article_id", "day", "source", "version")
 BATCH = 1000  # chunks tokenized at a time: bounds the Python lists the tokenizer makes
+# The arrays, in the order `_count` returns them and a spilled part is laid out on disk.
+FIELDS = (("lengths", np.int32), ("counts", np.int32), ("terms", np.int32), ("tfs", np.int32))
 
 
 def tokenizer(stem: bool) -> Any:
@@ -52,8 +56,12 @@ class Postings:
     terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     tfs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     # Counts added but not yet merged into the arrays: a writer adds a few hundred chunks per
-    # flush, and merging each time would copy the whole arrays every flush.
-    _pending: list[tuple[np.ndarray, ...]] = field(default_factory=list, repr=False)
+    # flush, and merging each time would copy the whole arrays every flush. Each part is its
+    # arrays, or where they lie in the spill file: (offset, rows, entries).
+    _pending: list[Any] = field(default_factory=list, repr=False)
+    # A writer's run spills its counts to a file (spill_to) until they are saved: they are
+    # ~0.6 KB per chunk, and held in memory they grew the writer with the corpus.
+    _spill: IO[bytes] | None = field(default=None, repr=False)
     # Chunk ids and article ids held, as sets, built on first need: a writer asks whether each
     # flush rewrites held chunks, and scanning the id list every time was quadratic over a run.
     _held: tuple[set[str], set[str]] | None = field(default=None, repr=False)
@@ -71,18 +79,51 @@ class Postings:
         """Number of term ids the tokenizer has handed out (columns of the matrix)."""
         return len(self.tok.get_vocab_dict())
 
+    def spill_to(self, folder: Path) -> None:
+        """Keep counts added from now on in a temporary file in `folder` until they are
+        merged (by a search, a rewrite, or not at all: `save` streams them)."""
+        if self._spill is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            # Nameless (unlinked at once), so a killed run leaves nothing behind; it lives as
+            # long as these postings and closes with them.
+            self._spill = tempfile.TemporaryFile(dir=folder, prefix=".postings-")  # noqa: SIM115
+
     def add(self, rows: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
         """Tokenize and append (chunk_id, text, metadata) rows, a batch at a time."""
         it = iter(rows)
         while batch := list(islice(it, BATCH)):
-            self._pending.append(self._count(batch))
+            part = self._count(batch)
+            if self._spill is not None:
+                offset = self._spill.seek(0, 2)
+                for (_, dtype), a in zip(FIELDS, part, strict=True):
+                    self._spill.write(np.ascontiguousarray(a, dtype=dtype).tobytes())
+                self._pending.append((offset, len(part[0]), len(part[2])))
+            else:
+                self._pending.append(part)
+
+    def _part(self, part: Any, which: int) -> np.ndarray:
+        """One array of a pending part (FIELDS[which]), read back if it was spilled."""
+        if not isinstance(part[0], (int, np.integer)):
+            return np.asarray(part[which])
+        assert self._spill is not None
+        offset, rows, entries = part
+        sizes = [rows, rows, entries, entries]
+        at = offset + sum(sizes[i] * np.dtype(FIELDS[i][1]).itemsize for i in range(which))
+        dtype = np.dtype(FIELDS[which][1])
+        self._spill.seek(at)
+        return np.frombuffer(self._spill.read(sizes[which] * dtype.itemsize), dtype=dtype)
 
     def _merge(self) -> None:
         """Fold the pending counts into the arrays (once, before they are read)."""
         if not self._pending:
             return
-        lengths, counts, terms, tfs = (np.concatenate(p) for p in zip(*self._pending, strict=True))
+        lengths, counts, terms, tfs = (
+            np.concatenate([self._part(p, i) for p in self._pending]) for i in range(len(FIELDS))
+        )
         self._pending = []
+        if self._spill is not None:
+            self._spill.seek(0)
+            self._spill.truncate()
         base = self.indptr[-1]
         self.indptr = np.concatenate([self.indptr, base + np.cumsum(counts, dtype=np.int64)])
         self.lengths = np.concatenate([self.lengths, lengths])
@@ -113,7 +154,7 @@ class Postings:
         counts = np.bincount(keys // width, minlength=len(docs))
         return (
             lengths.astype(np.int32),
-            counts,
+            counts.astype(np.int32),
             (keys % width).astype(np.int32),
             tfs.astype(np.int32),
         )
@@ -196,15 +237,32 @@ class Postings:
         }
 
     def save(self, folder: Path) -> None:
-        """Write the arrays and the tokenizer's vocabulary into `folder` (which must exist)."""
-        self._merge()
-        np.savez(
-            folder / "postings.npz",
-            lengths=self.lengths,
-            indptr=self.indptr,
-            terms=self.terms,
-            tfs=self.tfs,
-        )
+        """Write the arrays and the tokenizer's vocabulary into `folder` (which must exist).
+
+        Pending counts are streamed into the file part by part, not merged first: a merge
+        holds the whole arrays twice, which at the end of a big run was its peak memory."""
+        names = [n for n, _ in FIELDS]
+
+        def parts(name: str) -> Iterator[np.ndarray]:
+            yield getattr(self, name)
+            for p in self._pending:
+                yield self._part(p, names.index(name))
+
+        def offsets() -> Iterator[np.ndarray]:
+            yield self.indptr
+            base = int(self.indptr[-1])
+            for p in self._pending:
+                ends = base + np.cumsum(self._part(p, names.index("counts")), dtype=np.int64)
+                base = int(ends[-1]) if len(ends) else base
+                yield ends
+
+        sizes = [_sizes(p) for p in self._pending]
+        rows, entries = sum(r for r, _ in sizes), sum(e for _, e in sizes)
+        with zipfile.ZipFile(folder / "postings.npz", "w", allowZip64=True) as zf:
+            for name, more in (("lengths", rows), ("terms", entries), ("tfs", entries)):
+                held = getattr(self, name)
+                _write_npy(zf, name, len(held) + more, parts(name), held.dtype)
+            _write_npy(zf, "indptr", len(self.indptr) + rows, offsets(), np.dtype(np.int64))
         self.tok.save_vocab(str(folder))
 
     @classmethod
@@ -217,6 +275,33 @@ class Postings:
         with np.load(folder / "postings.npz") as z:
             arrays = {k: z[k] for k in ("lengths", "indptr", "terms", "tfs")}
         return cls(tok, title, list(ids), {k: list(v) for k, v in meta.items()}, **arrays)
+
+
+def _sizes(part: Any) -> tuple[int, int]:
+    """(rows, entries) of a pending part, in memory or spilled."""
+    if isinstance(part[0], (int, np.integer)):
+        return int(part[1]), int(part[2])
+    return len(part[0]), len(part[2])
+
+
+def _write_npy(
+    zf: zipfile.ZipFile, name: str, total: int, parts: Iterable[np.ndarray], dtype: Any
+) -> None:
+    """A 1-d array of `total` items, the `parts` joined, written into an npz (`np.load`
+    reads it) one part at a time."""
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+        "fortran_order": False,
+        "shape": (total,),
+    }
+    with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        written = 0
+        for c in parts:
+            f.write(np.ascontiguousarray(c, dtype=dtype).tobytes())
+            written += len(c)
+    if written != total:  # a reader would see a broken array: never save one
+        raise ValueError(f"postings {name}: wrote {written} of {total} items")
 
 
 def batched(items: list[str], size: int) -> Iterator[list[str]]:

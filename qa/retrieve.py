@@ -234,6 +234,8 @@ class Retriever:
                 self._live = saved[0]
             else:
                 self._live = self._diff(saved[0] if saved else None)
+            if self.lexical_dir is not None:  # the run's new counts wait on disk for the save
+                self._live.spill_to(self.lexical_dir.parent)
         return self._live
 
     def _saved(self) -> tuple[Postings, str] | None:

@@ -172,6 +172,22 @@ def test_big_batches_run_in_a_worker_process_with_the_same_vectors(onnx_int8, on
 
 
 @pytest.mark.slow
+def test_once_a_worker_runs_single_passages_go_there_and_questions_stay_here(onnx_int8, onnx_cache):
+    # A re-index whose texts are mostly cached asks for one passage at a time: loading the
+    # model here for it doubled the model's memory (a jump of ~85 MB seen at x4 the corpus).
+    texts = _texts()
+    e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=len(texts))
+    e.embed_array(texts)
+    one = e.embed_documents([texts[0]])
+    assert e._session is None  # served by the worker: no model loaded in this process
+    assert np.array_equal(np.asarray(one, dtype=np.float32), onnx_int8.embed_array(texts[:1]))
+    q = e.embed_query(texts[1])
+    assert e._session is not None  # a question does not queue behind an index run's batches
+    assert np.array_equal(np.asarray(q, dtype=np.float32), onnx_int8.embed_array(texts[1:2])[0])
+    e._worker.close()
+
+
+@pytest.mark.slow
 def test_a_killed_worker_falls_back_to_this_process(onnx_int8, onnx_cache, caplog):
     texts = _texts()
     e = OnnxEmbeddings(packaged_model_path(), cache_dir=onnx_cache, worker_min=2)

@@ -334,6 +334,41 @@ def test_synced_postings_equal_a_fresh_build_and_tokenize_only_new_chunks() -> N
     assert ix.search("sat", 3) == []
 
 
+def test_a_writers_spilled_term_counts_save_and_search_as_held_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A write run keeps its new counts in a file until the save, which streams them into the
+    # saved arrays: the files and the scores must be exactly those of counts held in memory.
+    import qa.postings
+
+    monkeypatch.setattr(qa.postings, "BATCH", 2)  # several parts, each spilled on its own
+    rows = _rows(TEXTS)
+    held, spilled = Postings.empty(), Postings.empty()
+    spilled.spill_to(tmp_path / "spill")
+    for p in (held, spilled):
+        p.add(rows[:3])
+        p.keep({("c0", "v1"), ("c2", "v1")})  # drops c1, a merge: arrays, then more parts
+        p.add(rows[3:])
+    assert all(isinstance(part[0], int) for part in spilled._pending)  # offsets, not arrays
+    for name, p in (("held", held), ("spilled", spilled)):
+        save_postings(tmp_path / name, "g1", p)
+    with (
+        np.load(tmp_path / "held" / "postings.npz") as a,
+        np.load(tmp_path / "spilled" / "postings.npz") as b,
+    ):
+        assert sorted(a.files) == sorted(b.files)
+        for k in a.files:
+            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
+    loaded = LexicalIndex.load(tmp_path / "spilled")
+    assert loaded is not None
+    for q in ["cat mat", "huawei ban", "dog night"]:
+        want = LexicalIndex.from_postings(held).search(q, 6)
+        assert LexicalIndex.from_postings(spilled).search(q, 6) == want, q
+        assert loaded[0].search(q, 6) == want, q
+    assert spilled._spill is not None and spilled._spill.seek(0, 2) == 0  # merged: emptied
+    assert list((tmp_path / "spill").iterdir()) == []  # the spill file has no name to leave
+
+
 def test_lexical_mask_is_vectorized_metadata_filter() -> None:
     rows = [
         ("a:0", "snow", {"day": 20170301, "source": "x"}),
