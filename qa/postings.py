@@ -9,6 +9,7 @@ CSR by chunk) and only new chunks are tokenized; the scores, which do depend on 
 
 from __future__ import annotations
 
+import io
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -56,12 +57,12 @@ class Postings:
     terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     tfs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     # Counts added but not yet merged into the arrays: a writer adds a few hundred chunks per
-    # flush, and merging each time would copy the whole arrays every flush. Each part is its
-    # arrays, or where they lie in the spill file: (offset, rows, entries).
-    _pending: list[Any] = field(default_factory=list, repr=False)
-    # A writer's run spills its counts to a file (spill_to) until they are saved: they are
-    # ~0.6 KB per chunk, and held in memory they grew the writer with the corpus.
-    _spill: IO[bytes] | None = field(default=None, repr=False)
+    # flush, and merging each time would copy the whole arrays every flush. They wait in
+    # `_spill`, each part as (offset, rows, entries) there.
+    _pending: list[tuple[int, int, int]] = field(default_factory=list, repr=False)
+    # In memory, or for a writer's run a file (spill_to) until they are saved: they are ~0.6 KB
+    # per chunk, and held in memory they grew the writer with the corpus.
+    _spill: IO[bytes] = field(default_factory=io.BytesIO, repr=False)
     # Chunk ids and article ids held, as sets, built on first need: a writer asks whether each
     # flush rewrites held chunks, and scanning the id list every time was quadratic over a run.
     _held: tuple[set[str], set[str]] | None = field(default=None, repr=False)
@@ -82,30 +83,26 @@ class Postings:
     def spill_to(self, folder: Path) -> None:
         """Keep counts added from now on in a temporary file in `folder` until they are
         merged (by a search, a rewrite, or not at all: `save` streams them)."""
-        if self._spill is None:
+        if isinstance(self._spill, io.BytesIO):
             folder.mkdir(parents=True, exist_ok=True)
+            held = self._spill.getvalue()  # parts added before keep their offsets
             # Nameless (unlinked at once), so a killed run leaves nothing behind; it lives as
             # long as these postings and closes with them.
             self._spill = tempfile.TemporaryFile(dir=folder, prefix=".postings-")  # noqa: SIM115
+            self._spill.write(held)
 
     def add(self, rows: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
         """Tokenize and append (chunk_id, text, metadata) rows, a batch at a time."""
         it = iter(rows)
         while batch := list(islice(it, BATCH)):
             part = self._count(batch)
-            if self._spill is not None:
-                offset = self._spill.seek(0, 2)
-                for (_, dtype), a in zip(FIELDS, part, strict=True):
-                    self._spill.write(np.ascontiguousarray(a, dtype=dtype).tobytes())
-                self._pending.append((offset, len(part[0]), len(part[2])))
-            else:
-                self._pending.append(part)
+            offset = self._spill.seek(0, 2)
+            for (_, dtype), a in zip(FIELDS, part, strict=True):
+                self._spill.write(np.ascontiguousarray(a, dtype=dtype).tobytes())
+            self._pending.append((offset, len(part[0]), len(part[2])))
 
-    def _part(self, part: Any, which: int) -> np.ndarray:
-        """One array of a pending part (FIELDS[which]), read back if it was spilled."""
-        if not isinstance(part[0], (int, np.integer)):
-            return np.asarray(part[which])
-        assert self._spill is not None
+    def _part(self, part: tuple[int, int, int], which: int) -> np.ndarray:
+        """One array (FIELDS[which]) of a pending part, read back from `_spill`."""
         offset, rows, entries = part
         sizes = [rows, rows, entries, entries]
         at = offset + sum(sizes[i] * np.dtype(FIELDS[i][1]).itemsize for i in range(which))
@@ -121,9 +118,8 @@ class Postings:
             np.concatenate([self._part(p, i) for p in self._pending]) for i in range(len(FIELDS))
         )
         self._pending = []
-        if self._spill is not None:
-            self._spill.seek(0)
-            self._spill.truncate()
+        self._spill.seek(0)
+        self._spill.truncate()
         base = self.indptr[-1]
         self.indptr = np.concatenate([self.indptr, base + np.cumsum(counts, dtype=np.int64)])
         self.lengths = np.concatenate([self.lengths, lengths])
@@ -256,8 +252,8 @@ class Postings:
                 base = int(ends[-1]) if len(ends) else base
                 yield ends
 
-        sizes = [_sizes(p) for p in self._pending]
-        rows, entries = sum(r for r, _ in sizes), sum(e for _, e in sizes)
+        rows = sum(r for _, r, _ in self._pending)
+        entries = sum(e for _, _, e in self._pending)
         with zipfile.ZipFile(folder / "postings.npz", "w", allowZip64=True) as zf:
             for name, more in (("lengths", rows), ("terms", entries), ("tfs", entries)):
                 held = getattr(self, name)
@@ -275,13 +271,6 @@ class Postings:
         with np.load(folder / "postings.npz") as z:
             arrays = {k: z[k] for k in ("lengths", "indptr", "terms", "tfs")}
         return cls(tok, title, list(ids), {k: list(v) for k, v in meta.items()}, **arrays)
-
-
-def _sizes(part: Any) -> tuple[int, int]:
-    """(rows, entries) of a pending part, in memory or spilled."""
-    if isinstance(part[0], (int, np.integer)):
-        return int(part[1]), int(part[2])
-    return len(part[0]), len(part[2])
 
 
 def _write_npy(
