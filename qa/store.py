@@ -33,13 +33,15 @@ READ_TRIES = 4
 PAGE = 2000  # rows per Chroma get/upsert call: bounded memory, well under its batch limit
 # Chunk rows per upsert call: at most one write batch of `index` (qa/app.py). Each call has a
 # fixed cost (32 rows: +50% Chroma CPU; 768 rather than 256: -10%), and Chroma's local
-# bindings hold the GIL for a whole call, which a model run in this process needs to start
-# and return: so batches are 256 when the model runs here, 768 with a worker process.
+# bindings hold the GIL for a whole call, which a model run in this process needs to start and
+# return: so batches are 256 when the model runs here, 768 with a worker. 1536 saved no CPU in
+# a whole run and took 40 MB more at its peak (docs/benchmarks.md).
 WRITE = 1024
-# The chunks' graph: M=32 and ef_search=200 keep dense search as good as exact (docs/
-# benchmarks.md). ef_construction 128 rather than 200 builds it with a third less CPU, and at
-# 100k chunks its recall of the exact top 10 / top 40 was 0.998 / 0.990 (200: 0.997 / 0.992).
-HNSW: Any = {"space": "cosine", "ef_construction": 128, "ef_search": 200, "max_neighbors": 32}
+# The chunks' graph: M=32 keeps dense search as good as exact (docs/benchmarks.md). Building
+# is the graph's cost, searching is cheap: ef_construction 64 with ef_search 800 built it with
+# 45% less CPU than 128 with 200, and at 100k chunks its recall of the exact top 10 / top 40
+# was 0.992-0.994 / 0.993 (128 / 200: 0.993-0.999 / 0.985-0.990) for 1.0 ms per query (0.44).
+HNSW: Any = {"space": "cosine", "ef_construction": 64, "ef_search": 800, "max_neighbors": 32}
 # Texts are metadata fields, not Chroma documents: Chroma indexes every document for full-text
 # search (trigrams), which we never use (BM25 is ours). That index was a third of the CPU `index`
 # spends outside the model, all of it with the GIL held (docs/benchmarks.md). Older indexes keep
