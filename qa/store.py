@@ -38,9 +38,9 @@ PAGE = 2000  # rows per Chroma get/upsert call: bounded memory, well under its b
 # a whole run and took 40 MB more at its peak (docs/benchmarks.md).
 WRITE = 1024
 # The chunks' graph: M=32 keeps dense search as good as exact (docs/benchmarks.md). Building
-# is the graph's cost, searching is cheap: ef_construction 64 with ef_search 800 built it with
-# 45% less CPU than 128 with 200, and at 100k chunks its recall of the exact top 10 / top 40
-# was 0.992-0.994 / 0.993 (128 / 200: 0.993-0.999 / 0.985-0.990) for 1.0 ms per query (0.44).
+# is the graph's cost, searching is cheap: at 100k chunks, ef_construction 64 with ef_search 800
+# built it with half the CPU of 128 with 200, and recalled the exact top 10 / top 40 as well
+# (0.996 / 0.994 vs 0.996 / 0.988) at 0.8 ms a query (0.5): bench/hnsw_settings.py.
 HNSW: Any = {"space": "cosine", "ef_construction": 64, "ef_search": 800, "max_neighbors": 32}
 # Texts are metadata fields, not Chroma documents: Chroma indexes every document for full-text
 # search (trigrams), which we never use (BM25 is ours). That index was a third of the CPU `index`
