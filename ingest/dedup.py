@@ -27,6 +27,8 @@ MAX_WORD = 40  # code points of a word that count (a base64 blob is one "word")
 SIG_VERSION = "m2:"
 # Estimated Jaccard of 5-word shingles at or above which two articles are one story.
 NEAR_THRESHOLD = 0.5
+SIG_BLOCK = 1024  # signatures per block (512 KB)
+TAIL = 4096  # band keys that may wait unmerged, at least (see DedupIndex.add)
 
 
 def _constants(tag: str) -> np.ndarray:
@@ -135,10 +137,10 @@ class Match:
 class DedupIndex:
     """Exact keys and an LSH table over the stored articles, updated as a run writes.
 
-    A run holds it for the whole index, so it is compact: signatures in one growing array, and
-    each band as a 64-bit key in one sorted array (new keys wait in a small dict until merged).
-    About 1.5 KB per article; a dict of sets per band took 12 KB, the biggest share of what
-    indexing memory grew by with the corpus.
+    A run holds it for the whole index, so it is compact: signatures in fixed blocks of rows,
+    and each band as a 64-bit key in one sorted array (new keys wait in a small dict until
+    merged). About 1.5 KB per article; a dict of sets per band took 12 KB, the biggest share of
+    what indexing memory grew by with the corpus.
     """
 
     def __init__(self, threshold: float = NEAR_THRESHOLD):
@@ -149,9 +151,11 @@ class DedupIndex:
         self.group: dict[str, str] = {}  # id -> first article of its story, where not itself
         self._row: dict[str, int] = {}  # article with a signature -> its row (others are dead)
         self._ids: list[str] = []  # row -> article id
-        self._sigs = np.empty((64, NUM_PERM), dtype=np.uint32)
+        # Signatures in blocks of SIG_BLOCK rows: growing one array by doubling held the old
+        # and the new copy at once, a passing peak of 3x the signatures.
+        self._sigs: list[np.ndarray] = []
         self._keys = np.empty(0, dtype=np.uint64)  # band keys, sorted
-        self._key_rows = np.empty(0, dtype=np.int64)
+        self._key_rows = np.empty(0, dtype=np.int32)
         self._tail: dict[int, list[int]] = {}  # band key -> rows, not merged yet
         self._tail_size = 0
 
@@ -177,10 +181,9 @@ class DedupIndex:
         if sig is None:
             return
         row = len(self._ids)
-        if row == len(self._sigs):  # grow by doubling (at least 64 rows)
-            more = np.empty((max(64, row), NUM_PERM), dtype=np.uint32)
-            self._sigs = np.concatenate([self._sigs, more])
-        self._sigs[row] = sig
+        if row == len(self._sigs) * SIG_BLOCK:
+            self._sigs.append(np.empty((SIG_BLOCK, NUM_PERM), dtype=np.uint32))
+        self._sigs[row // SIG_BLOCK][row % SIG_BLOCK] = sig
         self._ids.append(aid)
         self._row[aid] = row
         if group and group != aid:
@@ -188,7 +191,10 @@ class DedupIndex:
         for key in _band_keys(sig).tolist():
             self._tail.setdefault(key, []).append(row)
         self._tail_size += BANDS
-        if self._tail_size >= max(4096, len(self._keys) // 4):
+        # Each key waiting in the dict costs ~200 bytes (against 12 merged), so the wait is
+        # short: 1/32 of the merged keys. Every merge copies the arrays, so the wait grows with
+        # them, and each key is still copied only ~32 times over a run.
+        if self._tail_size >= max(TAIL, len(self._keys) // 32):
             self._merge()
 
     def remove(self, aid: str) -> None:
@@ -224,31 +230,48 @@ class DedupIndex:
         )
         if not live:
             return None
-        sims = (self._sigs[[r for _, r in live]] == sig).mean(axis=1)
+        sims = (self._signatures([r for _, r in live]) == sig).mean(axis=1)
         best, best_sim = "", self.threshold
         for (other, _), sim in zip(live, sims.tolist(), strict=True):
             if sim >= best_sim:
                 best, best_sim = other, sim
         return Match("near", self.group.get(best, best)) if best else None
 
+    def _signatures(self, rows: list[int]) -> np.ndarray:
+        """The signatures of these rows, one per line."""
+        return np.stack([self._sigs[r // SIG_BLOCK][r % SIG_BLOCK] for r in rows])
+
     def _merge(self) -> None:
         """Fold the new band keys into the sorted array; renumber rows when half are dead."""
         if 2 * len(self._row) < len(self._ids):
-            rows = np.fromiter(self._row.values(), dtype=np.int64, count=len(self._row))
+            rows = list(self._row.values())
             self._ids = list(self._row)
-            self._sigs = self._sigs[rows].copy()
             self._row = {aid: i for i, aid in enumerate(self._ids)}
-            keys = np.stack([_band_keys(sig) for sig in self._sigs]) if len(rows) else None
-            self._keys = keys.ravel() if keys is not None else np.empty(0, dtype=np.uint64)
-            self._key_rows = np.repeat(np.arange(len(rows), dtype=np.int64), BANDS)
-        else:
-            tail = [(k, r) for k, rs in self._tail.items() for r in rs]
-            self._keys = np.concatenate([self._keys, np.array([k for k, _ in tail], np.uint64)])
-            self._key_rows = np.concatenate(
-                [self._key_rows, np.array([r for _, r in tail], np.int64)]
+            sigs = [
+                self._signatures(rows[lo : lo + SIG_BLOCK]) for lo in range(0, len(rows), SIG_BLOCK)
+            ]
+            self._sigs = []
+            for block in sigs:
+                self._sigs.append(np.empty((SIG_BLOCK, NUM_PERM), dtype=np.uint32))
+                self._sigs[-1][: len(block)] = block
+            keys = [_band_keys(sig) for block in sigs for sig in block]
+            self._keys = np.concatenate(keys) if keys else np.empty(0, dtype=np.uint64)
+            self._key_rows = np.repeat(np.arange(len(rows), dtype=np.int32), BANDS)
+            order = np.argsort(self._keys, kind="stable")
+            self._keys, self._key_rows = self._keys[order], self._key_rows[order]
+        elif self._tail:
+            # Sorted insertion of the (few) new keys: no argsort of the whole array, and no
+            # index array as long as it.
+            new = np.fromiter(self._tail, dtype=np.uint64, count=len(self._tail))
+            counts = np.fromiter(map(len, self._tail.values()), dtype=np.int64, count=len(new))
+            new_rows = np.fromiter(
+                (r for rs in self._tail.values() for r in rs), dtype=np.int32, count=self._tail_size
             )
-        order = np.argsort(self._keys, kind="stable")
-        self._keys, self._key_rows = self._keys[order], self._key_rows[order]
+            new = np.repeat(new, counts)
+            order = np.argsort(new, kind="stable")
+            at = np.searchsorted(self._keys, new[order], side="right")
+            self._keys = np.insert(self._keys, at, new[order])
+            self._key_rows = np.insert(self._key_rows, at, new_rows[order])
         self._tail, self._tail_size = {}, 0
 
 

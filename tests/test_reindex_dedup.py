@@ -6,10 +6,12 @@ import base64
 import random
 
 import numpy as np
+import pytest
 
 from ingest.dedup import (
     NEAR_THRESHOLD,
     DedupIndex,
+    _band_keys,
     decode,
     encode,
     minhash,
@@ -85,9 +87,15 @@ def test_index_finds_exact_then_near_copies() -> None:
     assert index.match("new", text=text_key(text(rng)), url="", sig=minhash(text(rng))) is None
 
 
-def test_index_keeps_matching_through_merges_and_removals() -> None:
+@pytest.mark.parametrize("block", [0, 16])
+def test_index_keeps_matching_through_merges_and_removals(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Enough articles that band keys are merged into the sorted array several times, then most
-    # removed so rows are renumbered: matches must be the same as with a fresh index.
+    # removed so rows are renumbered: matches must be the same as with a fresh index. With
+    # small blocks the signatures span many of them, before and after the renumbering.
+    if block:
+        monkeypatch.setattr("ingest.dedup.SIG_BLOCK", block)
     rng = random.Random(11)
     texts = {f"a{i:04d}": text(rng, 120) for i in range(600)}
     index = DedupIndex()
@@ -110,6 +118,15 @@ def test_index_keeps_matching_through_merges_and_removals() -> None:
     again = index.match("q", text=text_key(late + " y"), url="", sig=minhash(late + " y"))
     assert again is not None and again.of == "a0599"  # the group of the best match
     assert len(index._ids) < 2 * 151 + 64  # dead rows were reclaimed
+    index._merge()  # every live row's band keys are in the sorted array, with its row
+    assert np.all(index._keys[:-1] <= index._keys[1:])
+    for aid, row in index._row.items():
+        keys = _band_keys(index._signatures([row])[0])
+        lo, hi = (
+            np.searchsorted(index._keys, keys, "left"),
+            np.searchsorted(index._keys, keys, "right"),
+        )
+        assert all(row in index._key_rows[a:b] for a, b in zip(lo, hi, strict=True)), aid
 
 
 def test_near_copies_join_the_first_articles_group() -> None:
