@@ -139,7 +139,7 @@ class DedupIndex:
 
     A run holds it for the whole index, so it is compact: signatures in fixed blocks of rows,
     and each band as a 64-bit key in one sorted array (new keys wait in a small dict until
-    merged). About 1.5 KB per article; a dict of sets per band took 12 KB, the biggest share of
+    merged). About 1.3 KB per article; a dict of sets per band took 12 KB, the biggest share of
     what indexing memory grew by with the corpus.
     """
 
