@@ -181,9 +181,7 @@ class DedupIndex:
         if sig is None:
             return
         row = len(self._ids)
-        if row == len(self._sigs) * SIG_BLOCK:
-            self._sigs.append(np.empty((SIG_BLOCK, NUM_PERM), dtype=np.uint32))
-        self._sigs[row // SIG_BLOCK][row % SIG_BLOCK] = sig
+        self._put(row, sig)
         self._ids.append(aid)
         self._row[aid] = row
         if group and group != aid:
@@ -237,6 +235,12 @@ class DedupIndex:
                 best, best_sim = other, sim
         return Match("near", self.group.get(best, best)) if best else None
 
+    def _put(self, row: int, sig: np.ndarray) -> None:
+        """Store a signature at `row` (the next one), opening a new block when needed."""
+        if row == len(self._sigs) * SIG_BLOCK:
+            self._sigs.append(np.empty((SIG_BLOCK, NUM_PERM), dtype=np.uint32))
+        self._sigs[row // SIG_BLOCK][row % SIG_BLOCK] = sig
+
     def _signatures(self, rows: list[int]) -> np.ndarray:
         """The signatures of these rows, one per line."""
         return np.stack([self._sigs[r // SIG_BLOCK][r % SIG_BLOCK] for r in rows])
@@ -244,33 +248,27 @@ class DedupIndex:
     def _merge(self) -> None:
         """Fold the new band keys into the sorted array; renumber rows when half are dead."""
         if 2 * len(self._row) < len(self._ids):
-            rows = list(self._row.values())
+            old, rows = self._sigs, list(self._row.values())
             self._ids = list(self._row)
             self._row = {aid: i for i, aid in enumerate(self._ids)}
-            sigs = [
-                self._signatures(rows[lo : lo + SIG_BLOCK]) for lo in range(0, len(rows), SIG_BLOCK)
-            ]
-            self._sigs = []
-            for block in sigs:
-                self._sigs.append(np.empty((SIG_BLOCK, NUM_PERM), dtype=np.uint32))
-                self._sigs[-1][: len(block)] = block
-            keys = [_band_keys(sig) for block in sigs for sig in block]
-            self._keys = np.concatenate(keys) if keys else np.empty(0, dtype=np.uint64)
+            self._sigs, parts = [], []
+            for i, r in enumerate(rows):
+                sig = old[r // SIG_BLOCK][r % SIG_BLOCK]
+                self._put(i, sig)
+                parts.append(_band_keys(sig))
+            self._keys = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
             self._key_rows = np.repeat(np.arange(len(rows), dtype=np.int32), BANDS)
             order = np.argsort(self._keys, kind="stable")
             self._keys, self._key_rows = self._keys[order], self._key_rows[order]
         elif self._tail:
             # Sorted insertion of the (few) new keys: no argsort of the whole array, and no
             # index array as long as it.
-            new = np.fromiter(self._tail, dtype=np.uint64, count=len(self._tail))
-            counts = np.fromiter(map(len, self._tail.values()), dtype=np.int64, count=len(new))
-            new_rows = np.fromiter(
-                (r for rs in self._tail.values() for r in rs), dtype=np.int32, count=self._tail_size
-            )
-            new = np.repeat(new, counts)
-            order = np.argsort(new, kind="stable")
-            at = np.searchsorted(self._keys, new[order], side="right")
-            self._keys = np.insert(self._keys, at, new[order])
+            n = self._tail_size
+            new_keys = np.fromiter((k for k, rs in self._tail.items() for _ in rs), np.uint64, n)
+            new_rows = np.fromiter((r for rs in self._tail.values() for r in rs), np.int32, n)
+            order = np.argsort(new_keys, kind="stable")
+            at = np.searchsorted(self._keys, new_keys[order], side="right")
+            self._keys = np.insert(self._keys, at, new_keys[order])
             self._key_rows = np.insert(self._key_rows, at, new_rows[order])
         self._tail, self._tail_size = {}, 0
 
