@@ -87,7 +87,7 @@ def main() -> None:
         for k in sample:
             copy = " ".join(edit(arts[k].text.split()))
             m = index.match("copy", text=text_key(copy), url="", sig=minhash(copy))
-            hit += m is not None and m.of in (arts[k].id, index.group.get(arts[k].id))
+            hit += m is not None and m.of in (arts[k].id, index.group_of(arts[k].id))
         print(f"synthetic copies, {name}: {hit}/{len(sample)} linked to their original")
     for lo, hi in ((0.9, 1.01), (0.6, 0.9), (0.45, 0.6), (0.3, 0.45), (0.2, 0.3)):
         band = [r for r in rows if lo <= r[0] < hi][: args.samples]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +28,7 @@ MAX_WORD = 40  # code points of a word that count (a base64 blob is one "word")
 SIG_VERSION = "m2:"
 # Estimated Jaccard of 5-word shingles at or above which two articles are one story.
 NEAR_THRESHOLD = 0.5
-SIG_BLOCK = 1024  # signatures per block (512 KB)
-TAIL = 4096  # band keys that may wait unmerged, at least (see DedupIndex.add)
+CACHE_KB = 2048  # SQLite page cache of the duplicate index: what it holds in memory
 
 
 def _constants(tag: str) -> np.ndarray:
@@ -137,27 +137,37 @@ class Match:
 class DedupIndex:
     """Exact keys and an LSH table over the stored articles, updated as a run writes.
 
-    A run holds it for the whole index, so it is compact: signatures in fixed blocks of rows,
-    and each band as a 64-bit key in one sorted array (new keys wait in a small dict until
-    merged). About 1.3 KB per article; a dict of sets per band took 12 KB, the biggest share of
-    what indexing memory grew by with the corpus.
+    A run holds it for the whole index, so it lives in a temporary SQLite file with a small
+    page cache, not in the process: held as dicts and arrays it was ~1.4 KB per article, the
+    largest share of what an indexing process grew by with the corpus. Every lookup is an
+    indexed query (~0.1 ms per article). The store is the truth: a run builds this from the
+    articles' records, so the file is scratch and goes when the index is closed.
     """
 
-    def __init__(self, threshold: float = NEAR_THRESHOLD):
+    def __init__(self, threshold: float = NEAR_THRESHOLD, *, cache_kb: int = CACHE_KB):
         self.threshold = threshold
-        self.exact: dict[str, str] = {}  # "t:"/"u:" key -> id of the copy that has chunks
-        self.keys_of: dict[str, tuple[str, ...]] = {}
-        self.present: set[str] = set()  # articles stored with chunks (what a copy can point to)
-        self.group: dict[str, str] = {}  # id -> first article of its story, where not itself
-        self._row: dict[str, int] = {}  # article with a signature -> its row (others are dead)
-        self._ids: list[str] = []  # row -> article id
-        # Signatures in blocks of SIG_BLOCK rows: growing one array by doubling held the old
-        # and the new copy at once, a passing peak of 3x the signatures.
-        self._sigs: list[np.ndarray] = []
-        self._keys = np.empty(0, dtype=np.uint64)  # band keys, sorted
-        self._key_rows = np.empty(0, dtype=np.int32)
-        self._tail: dict[int, list[int]] = {}  # band key -> rows, not merged yet
-        self._tail_size = 0
+        # "" is a private temporary database: a file (SQLite unlinks it as soon as it is
+        # opened, so a killed run leaves nothing), cached in memory only up to cache_size.
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        self._db.executescript(
+            f"""
+            PRAGMA cache_size = -{int(cache_kb)};
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            -- "t:"/"u:" key -> the article that has the chunks (a copy points at it)
+            CREATE TABLE exact (key TEXT PRIMARY KEY, target TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX exact_target ON exact (target);
+            -- articles stored with chunks (what a copy can point to): their signature's row
+            -- and the first article of their story, where not themselves
+            CREATE TABLE article (id TEXT PRIMARY KEY, row INTEGER, grp TEXT) WITHOUT ROWID;
+            CREATE TABLE sig (row INTEGER PRIMARY KEY, id TEXT NOT NULL, sig BLOB NOT NULL);
+            CREATE TABLE band (key INTEGER, row INTEGER, PRIMARY KEY (key, row)) WITHOUT ROWID;
+            """
+        )
+
+    def close(self) -> None:
+        """Drop the temporary file (also done when the index is garbage-collected)."""
+        self._db.close()
 
     def add(
         self,
@@ -170,107 +180,86 @@ class DedupIndex:
         group: str = "",
     ) -> None:
         """Register a stored article (or an exact duplicate of `exact_of`)."""
-        target = exact_of or aid
-        for key in (f"t:{text}", f"u:{url}" if url else ""):
-            if key and (key not in self.exact or self.exact[key] not in self.present):
-                self.exact[key] = target
-                self.keys_of[target] = (*self.keys_of.get(target, ()), key)
-        if exact_of:
-            return
-        self.present.add(aid)
-        if sig is None:
-            return
-        row = len(self._ids)
-        self._put(row, sig)
-        self._ids.append(aid)
-        self._row[aid] = row
-        if group and group != aid:
-            self.group[aid] = group
-        for key in _band_keys(sig).tolist():
-            self._tail.setdefault(key, []).append(row)
-        self._tail_size += BANDS
-        # Each key waiting in the dict costs ~200 bytes (against 12 merged), so the wait is
-        # short: 1/32 of the merged keys. Every merge copies the arrays, so the wait grows with
-        # them, and each key is still copied only ~32 times over a run.
-        if self._tail_size >= max(TAIL, len(self._keys) // 32):
-            self._merge()
+        db = self._db
+        db.execute("BEGIN")  # one transaction per article: ~35 statements, one commit
+        if not exact_of:
+            self._forget_signature(aid)
+            row = None
+            if sig is not None:
+                blob = np.ascontiguousarray(sig, dtype="<u4").tobytes()
+                row = db.execute("INSERT INTO sig (id, sig) VALUES (?, ?)", (aid, blob)).lastrowid
+                keys = _band_keys(sig).view(np.int64).tolist()  # SQLite integers are signed
+                db.executemany(
+                    "INSERT OR IGNORE INTO band (key, row) VALUES (?, ?)", [(k, row) for k in keys]
+                )
+            grp = group if group and group != aid else ""
+            db.execute("INSERT OR REPLACE INTO article VALUES (?, ?, ?)", (aid, row, grp))
+        # A key keeps its article unless that one is gone (then the newcomer takes it over).
+        db.executemany(
+            """INSERT INTO exact (key, target) VALUES (?, ?) ON CONFLICT (key) DO UPDATE
+            SET target = excluded.target WHERE target NOT IN (SELECT id FROM article)""",
+            [(key, exact_of or aid) for key in _exact_keys(text, url)],
+        )
+        db.execute("COMMIT")
 
     def remove(self, aid: str) -> None:
         """Forget an article (deleted, or about to be re-registered with new content)."""
-        self.present.discard(aid)
-        for key in self.keys_of.pop(aid, ()):
-            if self.exact.get(key) == aid:
-                del self.exact[key]
-        self._row.pop(aid, None)  # its row stays, dead; rows are reclaimed by _merge
-        self.group.pop(aid, None)
+        db = self._db
+        db.execute("BEGIN")
+        self._forget_signature(aid)
+        db.execute("DELETE FROM article WHERE id = ?", (aid,))
+        db.execute("DELETE FROM exact WHERE target = ?", (aid,))
+        db.execute("COMMIT")
+
+    def _forget_signature(self, aid: str) -> None:
+        """Delete the article's signature and band keys (old content must not match)."""
+        got = self._db.execute(
+            "SELECT s.row, s.sig FROM article a JOIN sig s ON s.row = a.row WHERE a.id = ?", (aid,)
+        ).fetchone()
+        if got is not None:
+            row, blob = got
+            keys = _band_keys(np.frombuffer(blob, dtype="<u4")).view(np.int64).tolist()
+            self._db.executemany(
+                "DELETE FROM band WHERE key = ? AND row = ?", [(k, row) for k in keys]
+            )
+            self._db.execute("DELETE FROM sig WHERE row = ?", (row,))
 
     def match(self, aid: str, *, text: str, url: str, sig: np.ndarray) -> Match | None:
         """The stored article this one duplicates (exact first, then the nearest), or None."""
-        for key in (f"t:{text}", f"u:{url}" if url else ""):
-            other = self.exact.get(key) if key else None
-            # A copy loaded from the store may point at an original deleted since.
-            if other and other != aid and other in self.present:
-                return Match("exact", other)
-        keys = _band_keys(sig)
-        rows: set[int] = set()
-        for lo, hi in zip(
-            np.searchsorted(self._keys, keys, "left").tolist(),
-            np.searchsorted(self._keys, keys, "right").tolist(),
-            strict=True,
-        ):
-            rows.update(self._key_rows[lo:hi].tolist())
-        for key in keys.tolist():
-            rows.update(self._tail.get(key, ()))
-        live = sorted(
-            (self._ids[r], r)
-            for r in rows
-            if self._row.get(self._ids[r]) == r and self._ids[r] != aid
-        )
-        if not live:
+        for key in _exact_keys(text, url):
+            # A copy's record may point at an original deleted since: only present ones count.
+            got = self._db.execute(
+                """SELECT e.target FROM exact e JOIN article a ON a.id = e.target
+                WHERE e.key = ? AND e.target != ?""",
+                (key, aid),
+            ).fetchone()
+            if got is not None:
+                return Match("exact", got[0])
+        keys = _band_keys(sig).view(np.int64).tolist()
+        found = self._db.execute(
+            f"""SELECT DISTINCT a.id, a.grp, s.sig FROM band b
+            JOIN sig s ON s.row = b.row JOIN article a ON a.id = s.id AND a.row = s.row
+            WHERE b.key IN ({",".join("?" * len(keys))}) AND a.id != ? ORDER BY a.id""",
+            (*keys, aid),
+        ).fetchall()
+        if not found:
             return None
-        sims = (self._signatures([r for _, r in live]) == sig).mean(axis=1)
-        best, best_sim = "", self.threshold
-        for (other, _), sim in zip(live, sims.tolist(), strict=True):
+        sigs = np.frombuffer(b"".join(s for _, _, s in found), dtype="<u4").reshape(-1, NUM_PERM)
+        best, best_sim = None, self.threshold
+        for (other, grp, _), sim in zip(found, (sigs == sig).mean(axis=1).tolist(), strict=True):
             if sim >= best_sim:
-                best, best_sim = other, sim
-        return Match("near", self.group.get(best, best)) if best else None
+                best, best_sim = grp or other, sim
+        return Match("near", best) if best else None
 
-    def _put(self, row: int, sig: np.ndarray) -> None:
-        """Store a signature at `row` (the next one), opening a new block when needed."""
-        if row == len(self._sigs) * SIG_BLOCK:
-            self._sigs.append(np.empty((SIG_BLOCK, NUM_PERM), dtype=np.uint32))
-        self._sigs[row // SIG_BLOCK][row % SIG_BLOCK] = sig
+    def group_of(self, aid: str) -> str:
+        """The first article of this article's story (itself when it is the first)."""
+        got = self._db.execute("SELECT grp FROM article WHERE id = ?", (aid,)).fetchone()
+        return str(got[0]) if got is not None and got[0] else aid
 
-    def _signatures(self, rows: list[int]) -> np.ndarray:
-        """The signatures of these rows, one per line."""
-        return np.stack([self._sigs[r // SIG_BLOCK][r % SIG_BLOCK] for r in rows])
 
-    def _merge(self) -> None:
-        """Fold the new band keys into the sorted array; renumber rows when half are dead."""
-        if 2 * len(self._row) < len(self._ids):
-            old, rows = self._sigs, list(self._row.values())
-            self._ids = list(self._row)
-            self._row = {aid: i for i, aid in enumerate(self._ids)}
-            self._sigs, parts = [], []
-            for i, r in enumerate(rows):
-                sig = old[r // SIG_BLOCK][r % SIG_BLOCK]
-                self._put(i, sig)
-                parts.append(_band_keys(sig))
-            self._keys = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
-            self._key_rows = np.repeat(np.arange(len(rows), dtype=np.int32), BANDS)
-            order = np.argsort(self._keys, kind="stable")
-            self._keys, self._key_rows = self._keys[order], self._key_rows[order]
-        elif self._tail:
-            # Sorted insertion of the (few) new keys: no argsort of the whole array, and no
-            # index array as long as it.
-            n = self._tail_size
-            new_keys = np.fromiter((k for k, rs in self._tail.items() for _ in rs), np.uint64, n)
-            new_rows = np.fromiter((r for rs in self._tail.values() for r in rs), np.int32, n)
-            order = np.argsort(new_keys, kind="stable")
-            at = np.searchsorted(self._keys, new_keys[order], side="right")
-            self._keys = np.insert(self._keys, at, new_keys[order])
-            self._key_rows = np.insert(self._key_rows, at, new_rows[order])
-        self._tail, self._tail_size = {}, 0
+def _exact_keys(text: str, url: str) -> list[str]:
+    """The exact-duplicate keys of an article's text key and URL key (none for no URL)."""
+    return [f"t:{text}", *([f"u:{url}"] if url else [])]
 
 
 def _band_keys(sig: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from ingest.report import (
     ProgressFn,
     estimate_total,
 )
+from qa.embeddings import embed_passages
 from qa.errors import LoadError
 from qa.store import ArticleWrite, Store
 from qa.types import Article, Chunk
@@ -190,7 +191,7 @@ class _Run:
         todo = list(dict.fromkeys(c.text for w in batch for c in w.chunks if c.text not in known))
         self.report.embedded_chunks += len(todo)
         if todo and not self.dry_run:
-            known.update(zip(todo, self.embeddings.embed_documents(todo), strict=True))
+            known.update(zip(todo, embed_passages(self.embeddings, todo), strict=True))
         if not self.dry_run:
             copies = [w for w in batch if w.is_copy]
             self.store.write_articles(

@@ -20,8 +20,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from qa.embeddings import embed_passages
 from qa.types import Chunk
 
 T = TypeVar("T")
@@ -113,7 +115,11 @@ class EmbedAhead(Embeddings):
         self.idle_seconds = idle_seconds
         self._todo: OrderedDict[str, None] = OrderedDict()  # hinted, not started
         self._running: set[str] = set()  # being embedded by the worker now
-        self._ready: OrderedDict[str, list[float]] = OrderedDict()  # embedded, not taken
+        # Embedded, not taken: rows of the model's arrays (embed_passages). As lists of Python
+        # floats they were ~12 KB each, and when the model (or the cache) runs ahead of the
+        # writer a few thousand wait here (28 MB: a step up in a run's memory once its texts
+        # hit the cache).
+        self._ready: OrderedDict[str, np.ndarray] = OrderedDict()
         self._error: BaseException | None = None
         self._cond = threading.Condition()
         self.workers = workers
@@ -169,7 +175,7 @@ class EmbedAhead(Embeddings):
                     continue
                 self._running.update(texts)
             try:
-                vectors = self.inner.embed_documents(texts)
+                vectors = embed_passages(self.inner, texts)
             except BaseException as e:  # the consumer raises it when it asks for these texts
                 with self._cond:
                     self._running.difference_update(texts)
@@ -187,7 +193,13 @@ class EmbedAhead(Embeddings):
         """Vectors for texts: taken from the worker when hinted, embedded here otherwise."""
         if not texts:
             return []
-        found: dict[str, list[float]] = {}
+        return self.embed_array(texts).tolist()  # type: ignore[no-any-return]
+
+    def embed_array(self, texts: Sequence[str]) -> np.ndarray:
+        """`embed_documents` as one array (see qa.embeddings.embed_passages)."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        found: dict[str, np.ndarray] = {}
         with self._cond:
             # Texts the worker has not started are cheaper to do here than to wait for.
             mine = [t for t in dict.fromkeys(texts) if t in self._todo]
@@ -207,8 +219,8 @@ class EmbedAhead(Embeddings):
         self.ahead_hits += len(found)
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            found.update(zip(missing, self.inner.embed_documents(missing), strict=True))
-        return [found[t] for t in texts]
+            found.update(zip(missing, embed_passages(self.inner, missing), strict=True))
+        return np.stack([found[t] for t in texts])
 
     def embed_query(self, text: str) -> list[float]:
         """Questions are never hinted: straight to the inner model."""

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from qa.embeddings import embed_passages
+
 LOOKUP_BATCH = 500  # keys per SELECT: well under SQLite's bound-parameter limit
 
 
@@ -62,8 +64,8 @@ class CachedEmbeddings(Embeddings):
         h.update(text.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
-    def _lookup(self, keys: Sequence[str]) -> dict[str, list[float]]:
-        found: dict[str, list[float]] = {}
+    def _lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(keys))
         with self._lock:
             db = self._conn()
@@ -72,17 +74,17 @@ class CachedEmbeddings(Embeddings):
                 marks = ",".join("?" * len(part))
                 rows = db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", part)
                 for key, blob in rows:
-                    found[key] = np.frombuffer(blob, dtype=np.float32).tolist()
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
 
-    def _store(self, pairs: Sequence[tuple[str, Sequence[float]]]) -> None:
-        rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in pairs]
+    def _store(self, pairs: Sequence[tuple[str, np.ndarray]]) -> None:
+        rows = [(k, v.tobytes()) for k, v in pairs]
         with self._lock:
             db = self._conn()
             with db:  # one transaction per batch: fast, and all-or-nothing
                 db.executemany("INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)", rows)
 
-    def _embed(self, kind: str, texts: Sequence[str]) -> list[list[float]]:
+    def _embed(self, kind: str, texts: Sequence[str]) -> np.ndarray:
         keys = [self._key(kind, t) for t in texts]
         found = self._lookup(keys)
         todo: dict[str, str] = {}
@@ -94,23 +96,28 @@ class CachedEmbeddings(Embeddings):
             if kind == "q":
                 fresh = [self.inner.embed_query(t) for t in todo.values()]
             else:
-                fresh = self.inner.embed_documents(list(todo.values()))
+                fresh = embed_passages(self.inner, list(todo.values()))
             self.misses += len(todo)
-            pairs = list(zip(todo.keys(), fresh, strict=True))
+            # Through float32, so a hit and a miss return exactly the same numbers.
+            pairs = [(k, np.asarray(v, dtype=np.float32)) for k, v in zip(todo, fresh, strict=True)]
             self._store(pairs)
-            # Read back through float32, so a hit and a miss return exactly the same numbers.
-            found.update((k, np.asarray(v, dtype=np.float32).tolist()) for k, v in pairs)
-        return [found[k] for k in keys]
+            found.update(pairs)
+        return np.stack([found[k] for k in keys])
+
+    def embed_array(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of passages as one float32 array: cached ones read from disk, the rest
+        embedded and stored (no list of Python floats per vector: see embed_passages)."""
+        return self._embed("d", texts) if texts else np.zeros((0, 0), dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Vectors of passages: cached ones read from disk, the rest embedded and stored."""
         if not texts:
             return []
-        return self._embed("d", texts)
+        return self._embed("d", texts).tolist()  # type: ignore[no-any-return]
 
     def embed_query(self, text: str) -> list[float]:
         """Vector of a question (cached apart from passages: some models embed them apart)."""
-        return self._embed("q", [text])[0]
+        return self._embed("q", [text])[0].tolist()  # type: ignore[no-any-return]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts from the inner model (chunking measures with them)."""

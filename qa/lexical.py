@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -81,6 +81,7 @@ class LexicalIndex:
         import bm25s
 
         params = params or BM25Params()
+        postings.merge()  # searching needs every row in memory (a writer's wait on disk)
         retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
         # Scores come from our stored term counts, not bm25s.index(): the same formulas (its
         # idf/tf scorers), without re-tokenizing the corpus; columns are the tokenizer's ids.
@@ -206,16 +207,17 @@ def save_postings(
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
     postings.save(tmp)
-    (tmp / "chunks.json").write_text(
-        json.dumps(
-            {
-                "generation": generation,
-                "params": params.to_dict(),
-                "ids": postings.ids,
-                "meta": postings.meta,
-            }
-        )
-    )
+    # Streamed a piece at a time: one json.dumps of every id and field was the writer's
+    # peak memory at the end of a big run.
+    with open(tmp / "chunks.json", "w", encoding="utf-8") as f:
+        head = {"generation": generation, "params": params.to_dict()}
+        f.write(json.dumps(head)[:-1] + ', "ids": ')
+        _write_list(f, postings.column("ids"))
+        f.write(', "meta": {')
+        for i, k in enumerate(postings.meta):
+            f.write(f"{', ' if i else ''}{json.dumps(k)}: ")
+            _write_list(f, postings.column(k))
+        f.write("}}")
     # Another thread or process may be saving the same folder right now: move the old copy
     # to a name of our own, and if a fresh copy lands first, keep that one and drop ours.
     old = Path(f"{tmp}.old")
@@ -226,6 +228,17 @@ def save_postings(
     except OSError:  # folder re-created by a concurrent save (directory not empty)
         shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_list(f: IO[str], pieces: Iterable[list[Any]]) -> None:
+    """Write lists given in pieces as one JSON list."""
+    f.write("[")
+    first = True
+    for piece in pieces:
+        if piece:
+            f.write(("" if first else ", ") + json.dumps(piece)[1:-1])
+            first = False
+    f.write("]")
 
 
 def load_postings(folder: Path, params: BM25Params | None = None) -> tuple[Postings, str] | None:

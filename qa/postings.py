@@ -10,6 +10,7 @@ CSR by chunk) and only new chunks are tokenized; the scores, which do depend on 
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ META_KEYS = ("article_id", "day", "source", "version")
 BATCH = 1000  # chunks tokenized at a time: bounds the Python lists the tokenizer makes
 # The arrays, in the order `_count` returns them and a spilled part is laid out on disk.
 FIELDS = (("lengths", np.int32), ("counts", np.int32), ("terms", np.int32), ("tfs", np.int32))
+SLICE = 10_000  # list items per piece when chunks.json is written (bounds the JSON strings)
 
 
 def tokenizer(stem: bool) -> Any:
@@ -56,16 +58,17 @@ class Postings:
     indptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     tfs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    # Counts added but not yet merged into the arrays: a writer adds a few hundred chunks per
-    # flush, and merging each time would copy the whole arrays every flush. They wait in
-    # `_spill`, each part as (offset, rows, entries) there.
-    _pending: list[tuple[int, int, int]] = field(default_factory=list, repr=False)
-    # In memory, or for a writer's run a file (spill_to) until they are saved: they are ~0.6 KB
-    # per chunk, and held in memory they grew the writer with the corpus.
+    # Rows added but not yet merged: a writer adds a few hundred chunks per flush, and merging
+    # each time would copy the whole arrays every flush. They wait in `_spill`, each part as
+    # (offset, rows, entries, bytes of its ids and metadata as JSON) there.
+    _pending: list[tuple[int, int, int, int]] = field(default_factory=list, repr=False)
+    # In memory, or for a writer's run a file (spill_to) until they are saved: the counts are
+    # ~0.6 KB per chunk and the ids and metadata ~0.25 KB as Python lists; held in memory they
+    # grew the writer with the corpus.
     _spill: IO[bytes] = field(default_factory=io.BytesIO, repr=False)
-    # Chunk ids and article ids held, as sets, built on first need: a writer asks whether each
-    # flush rewrites held chunks, and scanning the id list every time was quadratic over a run.
-    _held: tuple[set[str], set[str]] | None = field(default=None, repr=False)
+    # Article ids held, built on first need: a writer asks whether each flush rewrites held
+    # chunks, and scanning the id list every time was quadratic over a run.
+    _held: set[str] | None = field(default=None, repr=False)
 
     @classmethod
     def empty(cls, *, stem: bool = True, title: bool = True) -> Postings:
@@ -73,7 +76,7 @@ class Postings:
         return cls(tokenizer(stem), title)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.ids) + sum(p[1] for p in self._pending)
 
     @property
     def vocab_size(self) -> int:
@@ -96,24 +99,51 @@ class Postings:
         it = iter(rows)
         while batch := list(islice(it, BATCH)):
             part = self._count(batch)
+            columns: dict[str, list[Any]] = {"ids": [cid for cid, _, _ in batch]}
+            for k in self.meta:
+                columns[k] = [m.get(k, 0 if k == "day" else "") for _, _, m in batch]
+            if self._held is not None:
+                self._held.update(str(a) for a in columns["article_id"])
+            blob = json.dumps(columns).encode()
             offset = self._spill.seek(0, 2)
             for (_, dtype), a in zip(FIELDS, part, strict=True):
                 self._spill.write(np.ascontiguousarray(a, dtype=dtype).tobytes())
-            self._pending.append((offset, len(part[0]), len(part[2])))
+            self._spill.write(blob)
+            self._pending.append((offset, len(part[0]), len(part[2]), len(blob)))
 
-    def _part(self, part: tuple[int, int, int], which: int) -> np.ndarray:
+    def _part(self, part: tuple[int, int, int, int], which: int) -> np.ndarray:
         """One array (FIELDS[which]) of a pending part, read back from `_spill`."""
-        offset, rows, entries = part
+        offset, rows, entries, _ = part
         sizes = [rows, rows, entries, entries]
         at = offset + sum(sizes[i] * np.dtype(FIELDS[i][1]).itemsize for i in range(which))
         dtype = np.dtype(FIELDS[which][1])
         self._spill.seek(at)
         return np.frombuffer(self._spill.read(sizes[which] * dtype.itemsize), dtype=dtype)
 
-    def _merge(self) -> None:
-        """Fold the pending counts into the arrays (once, before they are read)."""
+    def _columns(self, part: tuple[int, int, int, int]) -> dict[str, list[Any]]:
+        """The chunk ids ("ids") and metadata lists of a pending part, read back."""
+        offset, rows, entries, size = part
+        self._spill.seek(offset + 8 * (rows + entries))  # after its four int32 arrays
+        columns: dict[str, list[Any]] = json.loads(self._spill.read(size))
+        return columns
+
+    def column(self, name: str) -> Iterator[list[Any]]:
+        """The chunk ids ("ids") or one metadata list, merged and pending, in pieces."""
+        held = self.ids if name == "ids" else self.meta[name]
+        for lo in range(0, len(held), SLICE):
+            yield held[lo : lo + SLICE]
+        for p in self._pending:
+            yield self._columns(p)[name]
+
+    def merge(self) -> None:
+        """Fold the pending rows into the arrays and lists (once, before they are read)."""
         if not self._pending:
             return
+        for p in self._pending:
+            columns = self._columns(p)
+            self.ids.extend(columns["ids"])
+            for k, values in self.meta.items():
+                values.extend(columns[k])
         lengths, counts, terms, tfs = (
             np.concatenate([self._part(p, i) for p in self._pending]) for i in range(len(FIELDS))
         )
@@ -130,13 +160,7 @@ class Postings:
         self, batch: list[tuple[str, str, dict[str, Any]]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         texts = []
-        for cid, text, m in batch:
-            self.ids.append(cid)
-            if self._held is not None:
-                self._held[0].add(cid)
-                self._held[1].add(str(m.get("article_id", "")))
-            for k in META_KEYS:
-                self.meta[k].append(m.get(k, 0 if k == "day" else ""))
+        for _, text, m in batch:
             # Titles carry names the body may only abbreviate; index them with the chunk.
             title = str(m.get("title", "")) if self.title else ""
             texts.append(f"{title}\n{text}" if title else text)
@@ -157,15 +181,19 @@ class Postings:
 
     def replace(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Add rows, first dropping any held rows with the same chunk ids (rewritten chunks)."""
-        new = {cid for cid, _, _ in rows}
-        if not new.isdisjoint(self._lookup()[0]):
+        # Only an article held already can hold these ids (a chunk id is "article_id:n"); a
+        # run of new articles never reads back its pending rows.
+        if not self._articles().isdisjoint(str(m.get("article_id", "")) for _, _, m in rows):
+            new = {cid for cid, _, _ in rows}
+            self.merge()
             self._keep_rows([cid not in new for cid in self.ids])
         self.add(rows)
 
     def drop_article(self, article_id: str, first: int = 0) -> None:
         """Drop the article's chunks whose index (the id's ":n" suffix) is `first` or more."""
-        if article_id not in self._lookup()[1]:
+        if article_id not in self._articles():
             return
+        self.merge()
         self._keep_rows(
             [
                 aid != article_id or int(cid.rpartition(":")[2]) < first
@@ -175,21 +203,25 @@ class Postings:
 
     def keys(self) -> Iterator[tuple[str, str]]:
         """(chunk id, version) of every chunk held."""
+        self.merge()
         return zip(self.ids, (str(v) for v in self.meta["version"]), strict=True)
 
     def keep(self, wanted: set[tuple[str, str]]) -> int:
         """Drop every chunk whose (id, version) is not in `wanted`; return how many."""
         return self._keep_rows([k in wanted for k in self.keys()])
 
-    def _lookup(self) -> tuple[set[str], set[str]]:
-        """(chunk ids, article ids) held."""
+    def _articles(self) -> set[str]:
+        """Article ids held (merged or pending)."""
         if self._held is None:
-            self._held = (set(self.ids), {str(a) for a in self.meta["article_id"]})
+            held = {str(a) for a in self.meta["article_id"]}
+            for p in self._pending:
+                held.update(str(a) for a in self._columns(p)["article_id"])
+            self._held = held
         return self._held
 
     def _keep_rows(self, flags: list[bool]) -> int:
-        """Keep the rows flagged True; return how many were dropped."""
-        self._merge()
+        """Keep the rows flagged True (of the merged rows); return how many were dropped."""
+        self.merge()
         rows = np.asarray(flags, dtype=bool)
         dropped = int((~rows).sum())
         if not dropped:
@@ -211,7 +243,7 @@ class Postings:
         import scipy.sparse as sp
         from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 
-        self._merge()
+        self.merge()
         n, width = len(self.ids), self.vocab_size
         if method not in ("robertson", "lucene", "atire"):
             # bm25l and bm25+ add a score for absent terms: not a sparse matrix.
@@ -252,8 +284,8 @@ class Postings:
                 base = int(ends[-1]) if len(ends) else base
                 yield ends
 
-        rows = sum(r for _, r, _ in self._pending)
-        entries = sum(e for _, _, e in self._pending)
+        rows = sum(p[1] for p in self._pending)
+        entries = sum(p[2] for p in self._pending)
         with zipfile.ZipFile(folder / "postings.npz", "w", allowZip64=True) as zf:
             for name, more in (("lengths", rows), ("terms", entries), ("tfs", entries)):
                 held = getattr(self, name)

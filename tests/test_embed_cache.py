@@ -112,3 +112,36 @@ def test_indexing_through_the_cache_embeds_nothing_twice(app, counting, tmp_path
     app.index([str(folder)])  # a fresh index of the same text: all from the cache
     assert len(counting.seen) == embedded
     assert app.retriever.search("snow roads", k=1)[0].chunk.text.startswith("Heavy snow")
+
+
+def test_passages_come_as_one_array_and_never_around_the_cache(onnx_int8, tmp_path: Path) -> None:
+    # An index run asks for arrays (no list of Python floats per vector). Through the cache
+    # and the embed-ahead stage, the model's own embed_array must serve only the misses: a
+    # wrapper forwards unknown attributes to its inner model, and that must not bypass it.
+    from ingest.pipeline import EmbedAhead
+    from qa.embeddings import embed_passages
+
+    class Spy(Embeddings):
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        def embed_array(self, texts: list[str]) -> np.ndarray:
+            self.asked += texts
+            return np.asarray(onnx_int8.embed_array(texts))
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            raise AssertionError("an index run asks for arrays")
+
+        def embed_query(self, text: str) -> list[float]:
+            raise AssertionError("no questions here")
+
+    spy = Spy()
+    cached = CachedEmbeddings(spy, tmp_path / "cache.sqlite", namespace="spy")
+    texts = ["Rain fell on Spain.", "Snow fell on Oslo.", "Rain fell on Spain."]
+    first = embed_passages(EmbedAhead(cached), texts)
+    assert first.dtype == np.float32 and first.shape == (3, 384)
+    assert np.array_equal(first, onnx_int8.embed_array(texts[:2])[[0, 1, 0]])  # one batch
+    again = embed_passages(EmbedAhead(cached), [*texts, "Sun in Rome."])
+    assert np.array_equal(again[:3], first)
+    assert spy.asked == texts[:2] + ["Sun in Rome."]  # each text once, then from the cache
+    assert cached.embed_documents(texts[:1]) == first[:1].tolist()  # the same numbers as lists

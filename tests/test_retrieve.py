@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -350,6 +351,8 @@ def test_a_writers_spilled_term_counts_save_and_search_as_held_ones(
         p.keep({("c0", "v1"), ("c2", "v1")})  # drops c1, a merge: arrays, then more parts
         p.add(rows[3:])
     assert all(isinstance(part[0], int) for part in spilled._pending)  # offsets, not arrays
+    # The new rows' ids and metadata wait on disk too; the save streams them in order.
+    assert (spilled.ids, len(spilled)) == (["c0", "c2"], 5)
     for name, p in (("held", held), ("spilled", spilled)):
         save_postings(tmp_path / name, "g1", p)
     with (
@@ -359,6 +362,10 @@ def test_a_writers_spilled_term_counts_save_and_search_as_held_ones(
         assert sorted(a.files) == sorted(b.files)
         for k in a.files:
             assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
+    info = json.loads((tmp_path / "spilled" / "chunks.json").read_text())
+    assert info["ids"] == ["c0", "c2", "c3", "c4", "c5"] and info["generation"] == "g1"
+    assert info["meta"]["article_id"] == ["a0", "a2", "a3", "a4", "a5"]
+    assert info["meta"]["version"] == ["v1"] * 5 and info["params"] == BM25Params().to_dict()
     loaded = LexicalIndex.load(tmp_path / "spilled")
     assert loaded is not None
     for q in ["cat mat", "huawei ban", "dog night"]:
@@ -367,6 +374,24 @@ def test_a_writers_spilled_term_counts_save_and_search_as_held_ones(
         assert loaded[0].search(q, 6) == want, q
     assert spilled._spill is not None and spilled._spill.seek(0, 2) == 0  # merged: emptied
     assert list((tmp_path / "spill").iterdir()) == []  # the spill file has no name to leave
+
+
+def test_rewritten_and_dropped_chunks_leave_pending_and_merged_rows() -> None:
+    meta = {"day": 0, "source": "", "version": "v1"}
+    rows = [(f"a{i}:0", t, {**meta, "article_id": f"a{i}"}) for i, t in enumerate(TEXTS)]
+    p = Postings.empty()
+    p.add(rows[:2])
+    p.merge()
+    p.add(rows[2:4])  # a0, a1 merged; a2, a3 pending
+    edit = {**rows[1][2], "version": "v2"}
+    p.replace([("a1:0", "Zebras crossed the road.", edit), ("a2:0", "Zebras again.", rows[2][2])])
+    p.drop_article("a3")
+    p.drop_article("nobody")
+    assert len(p) == 3
+    ix = LexicalIndex.from_postings(p)
+    assert sorted(c for c, _ in ix.search("zebra", 5)) == ["a1:0", "a2:0"]
+    assert ix.search("London", 3) == [] and ix.search("Huawei", 3) == []  # old a1, old a2
+    assert sorted(ix.ids) == ["a0:0", "a1:0", "a2:0"]
 
 
 def test_lexical_mask_is_vectorized_metadata_filter() -> None:
