@@ -1,7 +1,7 @@
 """End-to-end `index` of the news corpus against the raw encode speed of the model, and peak RSS.
 
     .venv/bin/python bench/ingest_throughput.py [--backend onnx-int8] [--sample 512] [--copies 1 4]
-        [--no-worker] [--compare-worker]
+        [--no-worker] [--compare-worker] [--server] [--add N]
 
 One run, side by side:
 1. raw encode throughput of the embedding path in use (`embed_documents` on a sample of the
@@ -16,6 +16,8 @@ One run, side by side:
 With --server each index run writes to a fresh `chroma run` server of its own (the
 `chroma_url` setting), and the server's peak RSS is reported apart from the app's: the vectors'
 graph and Chroma's caches then live in the server, not in the indexing process.
+With --add N a second child then adds N new articles to that index (and server), and its peak
+RSS is printed: what a daily run of new articles costs against an index of each size.
 3. raw encode again after each index run: this is a shared virtual machine whose speed drifts
    over minutes (raw runs of one session ranged 152-166 chunks/s), so each index run is compared
    with the mean of the raw runs just before and just after it.
@@ -77,6 +79,30 @@ def repeated_corpus(copies: int, folder: Path) -> Path:
                         if row.get("text"):
                             row["text"] = f"(copy {k})\n\n{row['text']}"
                     writer.writerow(row)
+    return out
+
+
+def added_corpus(n: int, folder: Path) -> Path:
+    """The corpus's first n articles as new ones (other ids, URL host and first line): what a
+    later run adds to an index."""
+    out = folder / f"added-{n}.csv.gz"
+    csv.field_size_limit(1 << 30)
+    with (
+        gzip.open(CORPUS, "rt", encoding="utf-8", newline="") as src,
+        gzip.open(out, "wt", encoding="utf-8", newline="") as dst,
+    ):
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=list(reader.fieldnames or []))
+        writer.writeheader()
+        for i, row in enumerate(reader):
+            if i >= n:
+                break
+            row["article_id"] = f"{row['article_id']}-added"
+            link = row.get("article_source_link") or ""
+            row["article_source_link"] = link.replace("://", "://added.", 1)
+            if row.get("text"):
+                row["text"] = f"(added)\n\n{row['text']}"
+            writer.writerow(row)
     return out
 
 
@@ -203,6 +229,13 @@ def main() -> None:
     ap.add_argument(
         "--server", action="store_true", help="index into a fresh `chroma run` server per run"
     )
+    ap.add_argument(
+        "--add",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after each --copies run, a second run adds N new articles to its index",
+    )
     ap.add_argument("--chroma-url", help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--corpus", help=argparse.SUPPRESS)
@@ -260,9 +293,16 @@ def main() -> None:
                 server = start_server(work / "chroma")
             if server is not None:
                 cmd += ["--chroma-url", server[1]]
+            added = None
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True)
                 server_mb = peak_rss_mb(server[0].pid) if server is not None else 0.0
+                if args.add and worker == args.worker and not done.returncode:
+                    # The same index (and server), a run of new articles: its memory must not
+                    # depend on how big the index already is.
+                    i = cmd.index("--corpus") + 1
+                    more = cmd[:i] + [str(added_corpus(args.add, Path(tmp)))] + cmd[i + 1 :]
+                    added = subprocess.run(more, capture_output=True, text=True)
             finally:
                 if server is not None:
                     server[0].terminate()
@@ -288,6 +328,17 @@ def main() -> None:
                 + (f" (Chroma server: {server_mb:.0f} MB)" if server is not None else ""),
                 flush=True,
             )
+            if added is not None:
+                if added.returncode:
+                    sys.exit(f"adding to x{copies} failed:\n{added.stderr[-3000:]}")
+                a = json.loads(added.stdout.strip().splitlines()[-1])
+                print(
+                    f"adding {args.add} articles to the x{copies} index: {a['chunks']} chunks "
+                    f"stored after, {a['wall_s']:.0f}s wall, peak RSS {a['peak_rss_mb']:.0f} MB "
+                    f"(main process {a['peak_rss_mb'] - a['worker_peak_rss_mb']:.0f}, "
+                    f"worker {a['worker_peak_rss_mb']:.0f})",
+                    flush=True,
+                )
             if copies == args.copies[0]:  # the speed runs: each gets its own bracket
                 r["raw_before"] = len(raw[args.backend]) - 1
                 measure_raw()

@@ -256,6 +256,9 @@ def load_postings(folder: Path, params: BM25Params | None = None) -> tuple[Posti
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if len(postings.indptr) != len(postings.ids) + 1:  # files from two different saves
+    rows, entries = len(postings.ids), len(postings.terms)
+    if len(postings.indptr) != rows + 1 or len(postings.lengths) != rows:  # two saves' files
+        return None
+    if int(postings.indptr[-1]) != entries or len(postings.tfs) != entries:
         return None
     return postings, str(info["generation"])

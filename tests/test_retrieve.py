@@ -10,7 +10,13 @@ import pytest
 
 from ingest.index import index_sources
 from qa.fusion import Fusion, diversify
-from qa.lexical import BM25Params, LexicalIndex, save_postings, sync_postings
+from qa.lexical import (
+    BM25Params,
+    LexicalIndex,
+    load_postings,
+    save_postings,
+    sync_postings,
+)
 from qa.postings import Postings
 from qa.retrieve import Filters, Retriever
 from qa.types import Article, Chunk, Hit
@@ -263,7 +269,7 @@ def test_lexical_index_with_other_params_is_rebuilt(tmp_path: Path) -> None:
     save_postings(tmp_path / "bm25", "g1", postings)
     assert LexicalIndex.load(tmp_path / "bm25") is not None
     assert LexicalIndex.load(tmp_path / "bm25", BM25Params(k1=2.0)) is None
-    (tmp_path / "bm25" / "postings.npz").write_bytes(b"not numpy")
+    (tmp_path / "bm25" / "terms.npy").write_bytes(b"not numpy")
     assert LexicalIndex.load(tmp_path / "bm25") is None  # broken files: rebuilt, not trusted
 
 
@@ -355,13 +361,9 @@ def test_a_writers_spilled_term_counts_save_and_search_as_held_ones(
     assert (spilled.ids, len(spilled)) == (["c0", "c2"], 5)
     for name, p in (("held", held), ("spilled", spilled)):
         save_postings(tmp_path / name, "g1", p)
-    with (
-        np.load(tmp_path / "held" / "postings.npz") as a,
-        np.load(tmp_path / "spilled" / "postings.npz") as b,
-    ):
-        assert sorted(a.files) == sorted(b.files)
-        for k in a.files:
-            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
+    for k in ("lengths", "indptr", "terms", "tfs"):
+        a, b = np.load(tmp_path / "held" / f"{k}.npy"), np.load(tmp_path / "spilled" / f"{k}.npy")
+        assert a.dtype == b.dtype and np.array_equal(a, b), k
     info = json.loads((tmp_path / "spilled" / "chunks.json").read_text())
     assert info["ids"] == ["c0", "c2", "c3", "c4", "c5"] and info["generation"] == "g1"
     assert info["meta"]["article_id"] == ["a0", "a2", "a3", "a4", "a5"]
@@ -374,6 +376,25 @@ def test_a_writers_spilled_term_counts_save_and_search_as_held_ones(
         assert loaded[0].search(q, 6) == want, q
     assert spilled._spill is not None and spilled._spill.seek(0, 2) == 0  # merged: emptied
     assert list((tmp_path / "spill").iterdir()) == []  # the spill file has no name to leave
+
+
+def test_saved_counts_are_mapped_and_older_saves_still_load(tmp_path: Path) -> None:
+    # A writer that adds to a big index maps the saved arrays instead of reading them into
+    # its memory; an index saved before (one postings.npz) must load the same.
+    postings = Postings.empty()
+    postings.add(_rows(TEXTS))
+    folder = tmp_path / "bm25"
+    save_postings(folder, "g1", postings)
+    got = load_postings(folder)
+    assert got is not None and isinstance(got[0].terms, np.memmap)
+    want = LexicalIndex.from_postings(got[0]).search("cat mat", 6)
+    assert [c for c, _ in want] == ["c4", "c0", "c1"]
+    names = ("lengths", "indptr", "terms", "tfs")
+    np.savez(folder / "postings.npz", **{k: np.load(folder / f"{k}.npy") for k in names})
+    for k in names:
+        (folder / f"{k}.npy").unlink()
+    again = LexicalIndex.load(folder)
+    assert again is not None and again[0].search("cat mat", 6) == want
 
 
 def test_rewritten_and_dropped_chunks_leave_pending_and_merged_rows() -> None:
