@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -207,17 +207,8 @@ def save_postings(
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
     postings.save(tmp)
-    # Streamed a piece at a time: one json.dumps of every id and field was the writer's
-    # peak memory at the end of a big run.
-    with open(tmp / "chunks.json", "w", encoding="utf-8") as f:
-        head = {"generation": generation, "params": params.to_dict()}
-        f.write(json.dumps(head)[:-1] + ', "ids": ')
-        _write_list(f, postings.column("ids"))
-        f.write(', "meta": {')
-        for i, k in enumerate(postings.meta):
-            f.write(f"{', ' if i else ''}{json.dumps(k)}: ")
-            _write_list(f, postings.column(k))
-        f.write("}}")
+    info = {"generation": generation, "params": params.to_dict(), "rows": len(postings)}
+    (tmp / "chunks.json").write_text(json.dumps(info))
     # Another thread or process may be saving the same folder right now: move the old copy
     # to a name of our own, and if a fresh copy lands first, keep that one and drop ours.
     old = Path(f"{tmp}.old")
@@ -230,17 +221,6 @@ def save_postings(
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_list(f: IO[str], pieces: Iterable[list[Any]]) -> None:
-    """Write lists given in pieces as one JSON list."""
-    f.write("[")
-    first = True
-    for piece in pieces:
-        if piece:
-            f.write(("" if first else ", ") + json.dumps(piece)[1:-1])
-            first = False
-    f.write("]")
-
-
 def load_postings(folder: Path, params: BM25Params | None = None) -> tuple[Postings, str] | None:
     """The saved term counts and their store generation; None if there are none, they are
     broken, or they were made with other parameters than `params`."""
@@ -251,13 +231,14 @@ def load_postings(folder: Path, params: BM25Params | None = None) -> tuple[Posti
             return None
         if (folder / DIRTY).exists():  # a writer died mid-run: counts may lag the store
             info["generation"] = ""
-        postings = Postings.load(
-            folder, info["ids"], info["meta"], stem=params.stem, title=params.title
-        )
+        # Saves before rows.jsonl kept the ids and metadata here.
+        rows = (info["ids"], info["meta"]) if "ids" in info else None
+        postings = Postings.load(folder, rows, stem=params.stem, title=params.title)
+        want = len(info["ids"]) if rows is not None else int(info["rows"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    rows, entries = len(postings.ids), len(postings.terms)
-    if len(postings.indptr) != rows + 1 or len(postings.lengths) != rows:  # two saves' files
+    entries = len(postings.terms)
+    if len(postings.indptr) != want + 1 or len(postings.lengths) != want:  # two saves' files
         return None
     if int(postings.indptr[-1]) != entries or len(postings.tfs) != entries:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import mmap
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -69,6 +70,10 @@ class Postings:
     # Article ids held, built on first need: a writer asks whether each flush rewrites held
     # chunks, and scanning the id list every time was quadratic over a run.
     _held: set[str] | None = field(default=None, repr=False)
+    # A saved index's rows.jsonl (open: another process may replace the folder), whose ids
+    # and metadata come before `ids` and `meta` and are read only when needed: a run that
+    # adds articles to a big index never reads them into lists, only streams them.
+    _rows: IO[str] | None = field(default=None, repr=False)
 
     @classmethod
     def empty(cls, *, stem: bool = True, title: bool = True) -> Postings:
@@ -76,7 +81,7 @@ class Postings:
         return cls(tokenizer(stem), title)
 
     def __len__(self) -> int:
-        return len(self.ids) + sum(p[1] for p in self._pending)
+        return len(self.lengths) + sum(p[1] for p in self._pending)
 
     @property
     def vocab_size(self) -> int:
@@ -127,16 +132,31 @@ class Postings:
         columns: dict[str, list[Any]] = json.loads(self._spill.read(size))
         return columns
 
-    def column(self, name: str) -> Iterator[list[Any]]:
-        """The chunk ids ("ids") or one metadata list, merged and pending, in pieces."""
-        held = self.ids if name == "ids" else self.meta[name]
-        for lo in range(0, len(held), SLICE):
-            yield held[lo : lo + SLICE]
+    def pieces(self) -> Iterator[dict[str, list[Any]]]:
+        """Every row's chunk id ("ids") and metadata, in order, a piece of rows at a time."""
+        if self._rows is not None:
+            self._rows.seek(0)
+            for line in self._rows:
+                yield json.loads(line)
+        for lo in range(0, len(self.ids), SLICE):
+            yield {"ids": self.ids[lo : lo + SLICE]} | {
+                k: v[lo : lo + SLICE] for k, v in self.meta.items()
+            }
         for p in self._pending:
-            yield self._columns(p)[name]
+            yield self._columns(p)
 
     def merge(self) -> None:
-        """Fold the pending rows into the arrays and lists (once, before they are read)."""
+        """Fold the saved and pending rows into the arrays and lists (once, before they are
+        read)."""
+        if self._rows is not None:
+            self._rows.seek(0)
+            for line in self._rows:
+                piece = json.loads(line)
+                self.ids.extend(piece["ids"])
+                for k, values in self.meta.items():
+                    values.extend(piece[k])
+            self._rows.close()
+            self._rows = None
         if not self._pending:
             return
         for p in self._pending:
@@ -213,10 +233,7 @@ class Postings:
     def _articles(self) -> set[str]:
         """Article ids held (merged or pending)."""
         if self._held is None:
-            held = {str(a) for a in self.meta["article_id"]}
-            for p in self._pending:
-                held.update(str(a) for a in self._columns(p)["article_id"])
-            self._held = held
+            self._held = {str(a) for piece in self.pieces() for a in piece["article_id"]}
         return self._held
 
     def _keep_rows(self, flags: list[bool]) -> int:
@@ -272,12 +289,12 @@ class Postings:
         names = [n for n, _ in FIELDS]
 
         def parts(name: str) -> Iterator[np.ndarray]:
-            yield getattr(self, name)
+            yield from _slices(getattr(self, name))
             for p in self._pending:
                 yield self._part(p, names.index(name))
 
         def offsets() -> Iterator[np.ndarray]:
-            yield self.indptr
+            yield from _slices(self.indptr)
             base = int(self.indptr[-1])
             for p in self._pending:
                 ends = base + np.cumsum(self._part(p, names.index("counts")), dtype=np.int64)
@@ -290,13 +307,22 @@ class Postings:
             held = getattr(self, name)
             _write_npy(folder / f"{name}.npy", len(held) + more, parts(name), held.dtype)
         _write_npy(folder / "indptr.npy", len(self.indptr) + rows, offsets(), np.dtype(np.int64))
+        with open(folder / "rows.jsonl", "w", encoding="utf-8") as f:
+            for piece in self.pieces():
+                f.write(json.dumps(piece) + "\n")
         self.tok.save_vocab(str(folder))
 
     @classmethod
     def load(
-        cls, folder: Path, ids: list[str], meta: dict[str, list[Any]], *, stem: bool, title: bool
+        cls,
+        folder: Path,
+        rows: tuple[list[str], dict[str, list[Any]]] | None = None,
+        *,
+        stem: bool,
+        title: bool,
     ) -> Postings:
-        """Read what `save` wrote; ids and metadata come from the caller's own record.
+        """Read what `save` wrote (ids and metadata from `rows` for saves that kept them in
+        the caller's record).
 
         The arrays are mapped, not read: a write run that adds to a big index then holds
         none of the saved counts in its own memory (~0.6 KB per stored chunk), only the
@@ -309,7 +335,22 @@ class Postings:
                 arrays = {k: z[k] for k in names}
         else:
             arrays = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in names}
-        return cls(tok, title, list(ids), {k: list(v) for k, v in meta.items()}, **arrays)
+        if rows is not None:
+            ids, meta = rows
+            return cls(tok, title, list(ids), {k: list(v) for k, v in meta.items()}, **arrays)
+        stream = open(folder / "rows.jsonl", encoding="utf-8")  # noqa: SIM115 (held open)
+        return cls(tok, title, **arrays, _rows=stream)
+
+
+def _slices(a: np.ndarray) -> Iterator[np.ndarray]:
+    """An array in slices of WRITE_SLICE items. A mapped one (a saved index) gives back each
+    slice's pages once written: read through, they would count in this process's memory
+    until it ends, as if the whole array had been loaded."""
+    dropped = getattr(a, "_mmap", None)  # np.memmap's mapping; None for arrays in memory
+    for lo in range(0, len(a), WRITE_SLICE):
+        yield a[lo : lo + WRITE_SLICE]
+        if dropped is not None:
+            dropped.madvise(mmap.MADV_DONTNEED)  # pages stay in the page cache, not in us
 
 
 def _write_npy(path: Path, total: int, parts: Iterable[np.ndarray], dtype: Any) -> None:
@@ -324,8 +365,7 @@ def _write_npy(path: Path, total: int, parts: Iterable[np.ndarray], dtype: Any) 
         np.lib.format.write_array_header_1_0(f, header)
         written = 0
         for c in parts:
-            for lo in range(0, len(c), WRITE_SLICE):
-                f.write(np.ascontiguousarray(c[lo : lo + WRITE_SLICE], dtype=dtype).tobytes())
+            f.write(np.ascontiguousarray(c, dtype=dtype).tobytes())
             written += len(c)
     if written != total:  # a reader would see a broken array: never save one
         raise ValueError(f"postings {path.name}: wrote {written} of {total} items")

@@ -365,9 +365,12 @@ def test_a_writers_spilled_term_counts_save_and_search_as_held_ones(
         a, b = np.load(tmp_path / "held" / f"{k}.npy"), np.load(tmp_path / "spilled" / f"{k}.npy")
         assert a.dtype == b.dtype and np.array_equal(a, b), k
     info = json.loads((tmp_path / "spilled" / "chunks.json").read_text())
-    assert info["ids"] == ["c0", "c2", "c3", "c4", "c5"] and info["generation"] == "g1"
-    assert info["meta"]["article_id"] == ["a0", "a2", "a3", "a4", "a5"]
-    assert info["meta"]["version"] == ["v1"] * 5 and info["params"] == BM25Params().to_dict()
+    assert info == {"generation": "g1", "params": BM25Params().to_dict(), "rows": 5}
+    lines = (tmp_path / "spilled" / "rows.jsonl").read_text().splitlines()
+    rows_saved = [json.loads(line) for line in lines]
+    assert [i for r in rows_saved for i in r["ids"]] == ["c0", "c2", "c3", "c4", "c5"]
+    assert [a for r in rows_saved for a in r["article_id"]] == ["a0", "a2", "a3", "a4", "a5"]
+    assert [v for r in rows_saved for v in r["version"]] == ["v1"] * 5
     loaded = LexicalIndex.load(tmp_path / "spilled")
     assert loaded is not None
     for q in ["cat mat", "huawei ban", "dog night"]:
@@ -387,13 +390,32 @@ def test_saved_counts_are_mapped_and_older_saves_still_load(tmp_path: Path) -> N
     save_postings(folder, "g1", postings)
     got = load_postings(folder)
     assert got is not None and isinstance(got[0].terms, np.memmap)
-    want = LexicalIndex.from_postings(got[0]).search("cat mat", 6)
-    assert [c for c, _ in want] == ["c4", "c0", "c1"]
+    live = got[0]
+    assert (len(live), live.ids, live._articles()) == (6, [], {f"a{i}" for i in range(6)})
+    # A run adds a row: still nothing of the saved rows is read into lists.
+    live.add([("c9", "zebra crossing", {"article_id": "a9", "version": "v1", "day": 0})])
+    save_postings(tmp_path / "next", "g2", live)
+    assert live.ids == []  # saved by streaming the saved rows, not by reading them in
+    # Another process replaces the folder meanwhile: the loaded rows stay those of the load.
+    save_postings(folder, "g3", Postings.empty())
+    want = LexicalIndex.from_postings(live).search("cat mat", 6)
+    assert [c for c, _ in want] == ["c4", "c0", "c1"] and len(live.ids) == 7
+    reloaded = LexicalIndex.load(tmp_path / "next")
+    assert reloaded is not None and reloaded[0].search("cat mat", 6) == want
+    assert reloaded[0].ids == live.ids and reloaded[0].search("zebra", 1)[0][0] == "c9"
+    # An index saved before rows.jsonl: the four arrays in one postings.npz, and the ids and
+    # metadata in chunks.json.
+    old = tmp_path / "next"
     names = ("lengths", "indptr", "terms", "tfs")
-    np.savez(folder / "postings.npz", **{k: np.load(folder / f"{k}.npy") for k in names})
+    np.savez(old / "postings.npz", **{k: np.load(old / f"{k}.npy") for k in names})
     for k in names:
-        (folder / f"{k}.npy").unlink()
-    again = LexicalIndex.load(folder)
+        (old / f"{k}.npy").unlink()
+    info = json.loads((old / "chunks.json").read_text())
+    meta = {k: list(v) for k, v in live.meta.items()}
+    info = {"generation": "g2", "params": info["params"], "ids": live.ids, "meta": meta}
+    (old / "chunks.json").write_text(json.dumps(info))
+    (old / "rows.jsonl").unlink()
+    again = LexicalIndex.load(old)
     assert again is not None and again[0].search("cat mat", 6) == want
 
 
