@@ -81,7 +81,7 @@ class LexicalIndex:
         import bm25s
 
         params = params or BM25Params()
-        postings.merge()  # searching needs every row in memory (a writer's wait on disk)
+        postings.merge()  # searching needs every row in memory (a writer leaves them on disk)
         retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
         # Scores come from our stored term counts, not bm25s.index(): the same formulas (its
         # idf/tf scorers), without re-tokenizing the corpus; columns are the tokenizer's ids.

@@ -27,7 +27,7 @@ META_KEYS = ("article_id", "day", "source", "version")
 BATCH = 1000  # chunks tokenized at a time: bounds the Python lists the tokenizer makes
 # The arrays, in the order `_count` returns them and a spilled part is laid out on disk.
 FIELDS = (("lengths", np.int32), ("counts", np.int32), ("terms", np.int32), ("tfs", np.int32))
-SLICE = 10_000  # list items per piece when chunks.json is written (bounds the JSON strings)
+SLICE = 10_000  # rows per line of rows.jsonl when held rows are saved (bounds the JSON strings)
 WRITE_SLICE = 1 << 20  # array items per write when the arrays are saved (4-8 MB)
 
 
