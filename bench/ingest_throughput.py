@@ -58,6 +58,18 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "news-articles-2017.csv.gz"
 MODELS = ROOT / "bench" / ".cache" / "models"  # exported ONNX files, reused across runs
 
 
+def renamed(row: dict[str, str], tag: str) -> dict[str, str]:
+    """A corpus row made new to the store and to duplicate detection: another record id,
+    another URL host, and a first line naming the tag ("copy 2" -> "-copy2", "copy2.")."""
+    slug = tag.replace(" ", "")
+    link = row.get("article_source_link") or ""
+    return row | {
+        "article_id": f"{row['article_id']}-{slug}",
+        "article_source_link": link.replace("://", f"://{slug}.", 1),
+        "text": f"({tag})\n\n{row['text']}" if row.get("text") else row.get("text", ""),
+    }
+
+
 def repeated_corpus(copies: int, folder: Path) -> Path:
     """The corpus written `copies` times into one .csv.gz, streamed row by row."""
     if copies == 1:
@@ -72,13 +84,7 @@ def repeated_corpus(copies: int, folder: Path) -> Path:
                     if writer is None:
                         writer = csv.DictWriter(dst, fieldnames=list(row))
                         writer.writeheader()
-                    if k > 1:
-                        row["article_id"] = f"{row['article_id']}-copy{k}"
-                        link = row.get("article_source_link") or ""
-                        row["article_source_link"] = link.replace("://", f"://copy{k}.", 1)
-                        if row.get("text"):
-                            row["text"] = f"(copy {k})\n\n{row['text']}"
-                    writer.writerow(row)
+                    writer.writerow(renamed(row, f"copy {k}") if k > 1 else row)
     return out
 
 
@@ -97,12 +103,7 @@ def added_corpus(n: int, folder: Path) -> Path:
         for i, row in enumerate(reader):
             if i >= n:
                 break
-            row["article_id"] = f"{row['article_id']}-added"
-            link = row.get("article_source_link") or ""
-            row["article_source_link"] = link.replace("://", "://added.", 1)
-            if row.get("text"):
-                row["text"] = f"(added)\n\n{row['text']}"
-            writer.writerow(row)
+            writer.writerow(renamed(row, "added"))
     return out
 
 

@@ -141,7 +141,7 @@ class DedupIndex:
     page cache, not in the process: held as dicts and arrays it was ~1.4 KB per article, the
     largest share of what an indexing process grew by with the corpus. Every lookup is an
     indexed query (~0.1 ms per article). The store is the truth: a run builds this from the
-    articles' records, so the file is scratch and goes when the index is closed.
+    articles' records, so the file is scratch and goes with this object (its connection).
     """
 
     def __init__(self, threshold: float = NEAR_THRESHOLD, *, cache_kb: int = CACHE_KB):
@@ -164,10 +164,6 @@ class DedupIndex:
             CREATE TABLE band (key INTEGER, row INTEGER, PRIMARY KEY (key, row)) WITHOUT ROWID;
             """
         )
-
-    def close(self) -> None:
-        """Drop the temporary file (also done when the index is garbage-collected)."""
-        self._db.close()
 
     def add(
         self,

@@ -15,7 +15,7 @@ import mmap
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -132,12 +132,16 @@ class Postings:
         columns: dict[str, list[Any]] = json.loads(self._spill.read(size))
         return columns
 
-    def pieces(self) -> Iterator[dict[str, list[Any]]]:
-        """Every row's chunk id ("ids") and metadata, in order, a piece of rows at a time."""
+    def _saved_pieces(self) -> Iterator[dict[str, list[Any]]]:
+        """The saved rows not read in yet (none once merged), a line of rows.jsonl at a time."""
         if self._rows is not None:
             self._rows.seek(0)
             for line in self._rows:
                 yield json.loads(line)
+
+    def pieces(self) -> Iterator[dict[str, list[Any]]]:
+        """Every row's chunk id ("ids") and metadata, in order, a piece of rows at a time."""
+        yield from self._saved_pieces()  # while there are any, `ids` and `meta` are empty
         for lo in range(0, len(self.ids), SLICE):
             yield {"ids": self.ids[lo : lo + SLICE]} | {
                 k: v[lo : lo + SLICE] for k, v in self.meta.items()
@@ -148,22 +152,15 @@ class Postings:
     def merge(self) -> None:
         """Fold the saved and pending rows into the arrays and lists (once, before they are
         read)."""
+        for piece in chain(self._saved_pieces(), map(self._columns, self._pending)):
+            self.ids.extend(piece["ids"])
+            for k, values in self.meta.items():
+                values.extend(piece[k])
         if self._rows is not None:
-            self._rows.seek(0)
-            for line in self._rows:
-                piece = json.loads(line)
-                self.ids.extend(piece["ids"])
-                for k, values in self.meta.items():
-                    values.extend(piece[k])
             self._rows.close()
             self._rows = None
         if not self._pending:
             return
-        for p in self._pending:
-            columns = self._columns(p)
-            self.ids.extend(columns["ids"])
-            for k, values in self.meta.items():
-                values.extend(columns[k])
         lengths, counts, terms, tfs = (
             np.concatenate([self._part(p, i) for p in self._pending]) for i in range(len(FIELDS))
         )
