@@ -1,7 +1,7 @@
 """End-to-end `index` of the news corpus against the raw encode speed of the model, and peak RSS.
 
     .venv/bin/python bench/ingest_throughput.py [--backend onnx-int8] [--sample 512] [--copies 1 4]
-        [--no-worker] [--compare-worker] [--server] [--add N]
+        [--no-worker] [--compare-worker] [--server] [--add N] [--edit N]
 
 One run, side by side:
 1. raw encode throughput of the embedding path in use (`embed_documents` on a sample of the
@@ -17,7 +17,9 @@ With --server each index run writes to a fresh `chroma run` server of its own (t
 `chroma_url` setting), and the server's peak RSS is reported apart from the app's: the vectors'
 graph and Chroma's caches then live in the server, not in the indexing process.
 With --add N a second child then adds N new articles to that index (and server), and its peak
-RSS is printed: what a daily run of new articles costs against an index of each size.
+RSS is printed: what a daily run of new articles costs against an index of each size. With
+--edit N a child then indexes the same corpus file again with its first N articles edited
+(half cut short, half given a new first line): what re-indexing edited articles costs.
 3. raw encode again after each index run: this is a shared virtual machine whose speed drifts
    over minutes (raw runs of one session ranged 152-166 chunks/s), so each index run is compared
    with the mean of the raw runs just before and just after it.
@@ -42,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +73,10 @@ def renamed(row: dict[str, str], tag: str) -> dict[str, str]:
     }
 
 
-def repeated_corpus(copies: int, folder: Path) -> Path:
-    """The corpus written `copies` times into one .csv.gz, streamed row by row."""
-    if copies == 1:
+def repeated_corpus(copies: int, folder: Path, *, own: bool = False) -> Path:
+    """The corpus written `copies` times into one .csv.gz, streamed row by row (x1 is the
+    shared file itself unless `own`: a copy a later run may edit)."""
+    if copies == 1 and not own:
         return CORPUS
     out = folder / f"news-x{copies}.csv.gz"
     csv.field_size_limit(1 << 30)
@@ -88,23 +92,49 @@ def repeated_corpus(copies: int, folder: Path) -> Path:
     return out
 
 
+def copy_rows(src: Path, dst: Path, change: Callable[[int, dict[str, str]], Any]) -> None:
+    """Stream a corpus .csv.gz into another, row i passed through change(i, row) (None: the
+    copy stops there)."""
+    csv.field_size_limit(1 << 30)
+    with (
+        gzip.open(src, "rt", encoding="utf-8", newline="") as fin,
+        gzip.open(dst, "wt", encoding="utf-8", newline="") as fout,
+    ):
+        reader = csv.DictReader(fin)
+        writer = csv.DictWriter(fout, fieldnames=list(reader.fieldnames or []))
+        writer.writeheader()
+        for i, row in enumerate(reader):
+            if (changed := change(i, row)) is None:
+                break
+            writer.writerow(changed)
+
+
 def added_corpus(n: int, folder: Path) -> Path:
     """The corpus's first n articles as new ones (other ids, URL host and first line): what a
     later run adds to an index."""
     out = folder / f"added-{n}.csv.gz"
-    csv.field_size_limit(1 << 30)
-    with (
-        gzip.open(CORPUS, "rt", encoding="utf-8", newline="") as src,
-        gzip.open(out, "wt", encoding="utf-8", newline="") as dst,
-    ):
-        reader = csv.DictReader(src)
-        writer = csv.DictWriter(dst, fieldnames=list(reader.fieldnames or []))
-        writer.writeheader()
-        for i, row in enumerate(reader):
-            if i >= n:
-                break
-            writer.writerow(renamed(row, "added"))
+    copy_rows(CORPUS, out, lambda i, row: renamed(row, "added") if i < n else None)
     return out
+
+
+def edited(row: dict[str, str], i: int) -> dict[str, str]:
+    """Row i edited: an odd one cut to the first half of its text (its first chunks
+    rewritten, the rest dropped), an even one given a new first line (every chunk rewritten)."""
+    text = row.get("text") or ""
+    if not text:
+        return row
+    half = text[: len(text) // 2]
+    return row | {
+        "text": (half.rpartition(". ")[0] or half) + "." if i % 2 else f"(edited)\n\n{text}"
+    }
+
+
+def edit_corpus(path: Path, n: int) -> None:
+    """Edit the first n articles of a corpus file in place (same path and records, so the
+    same article ids: re-indexing it updates them)."""
+    tmp = path.with_name(path.name + ".edit")
+    copy_rows(path, tmp, lambda i, row: edited(row, i) if i < n else row)
+    os.replace(tmp, path)
 
 
 def peak_rss_mb(pid: int | str = "self") -> float:
@@ -237,6 +267,14 @@ def main() -> None:
         metavar="N",
         help="after each --copies run, a second run adds N new articles to its index",
     )
+    ap.add_argument(
+        "--edit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after each --copies run (and --add), a run over the same corpus file with its "
+        "first N articles edited",
+    )
     ap.add_argument("--chroma-url", help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--corpus", help=argparse.SUPPRESS)
@@ -281,7 +319,7 @@ def main() -> None:
         for copies, worker in plan:
             work = Path(tmp) / f"x{copies}-{'worker' if worker else 'one-process'}"
             work.mkdir()
-            corpus = repeated_corpus(copies, Path(tmp))
+            corpus = repeated_corpus(copies, Path(tmp), own=bool(args.edit))
             cmd = [sys.executable, __file__, "--child", "--backend", args.backend]
             cmd += ["--corpus", str(corpus), "--workdir", str(work)]
             cmd += ["--worker" if worker else "--no-worker"]
@@ -294,16 +332,22 @@ def main() -> None:
                 server = start_server(work / "chroma")
             if server is not None:
                 cmd += ["--chroma-url", server[1]]
-            added = None
+            later: list[tuple[str, subprocess.CompletedProcess[str]]] = []
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True)
                 server_mb = peak_rss_mb(server[0].pid) if server is not None else 0.0
+                i = cmd.index("--corpus") + 1
+                # The same index (and server): a run of new articles, then a run over the
+                # same file with some articles edited. Their memory must not depend on how
+                # big the index already is.
                 if args.add and worker == args.worker and not done.returncode:
-                    # The same index (and server), a run of new articles: its memory must not
-                    # depend on how big the index already is.
-                    i = cmd.index("--corpus") + 1
                     more = cmd[:i] + [str(added_corpus(args.add, Path(tmp)))] + cmd[i + 1 :]
-                    added = subprocess.run(more, capture_output=True, text=True)
+                    label = f"adding {args.add} articles to"
+                    later.append((label, subprocess.run(more, capture_output=True, text=True)))
+                if args.edit and worker == args.worker and not done.returncode:
+                    edit_corpus(corpus, args.edit)
+                    label = f"editing {args.edit} articles of"
+                    later.append((label, subprocess.run(cmd, capture_output=True, text=True)))
             finally:
                 if server is not None:
                     server[0].terminate()
@@ -329,14 +373,15 @@ def main() -> None:
                 + (f" (Chroma server: {server_mb:.0f} MB)" if server is not None else ""),
                 flush=True,
             )
-            if added is not None:
-                if added.returncode:
-                    sys.exit(f"adding to x{copies} failed:\n{added.stderr[-3000:]}")
-                a = json.loads(added.stdout.strip().splitlines()[-1])
+            for label, run in later:
+                if run.returncode:
+                    sys.exit(f"{label} x{copies} failed:\n{run.stderr[-3000:]}")
+                a = json.loads(run.stdout.strip().splitlines()[-1])
                 print(
-                    f"adding {args.add} articles to the x{copies} index: {a['chunks']} chunks "
-                    f"stored after, {a['wall_s']:.0f}s wall, peak RSS {a['peak_rss_mb']:.0f} MB "
-                    f"(main process {a['peak_rss_mb'] - a['worker_peak_rss_mb']:.0f}, "
+                    f"{label} the x{copies} index: {a['articles']} articles written, "
+                    f"{a['chunks']} chunks stored after, {a['wall_s']:.0f}s wall, peak RSS "
+                    f"{a['peak_rss_mb']:.0f} MB (main process "
+                    f"{a['peak_rss_mb'] - a['worker_peak_rss_mb']:.0f}, "
                     f"worker {a['worker_peak_rss_mb']:.0f})",
                     flush=True,
                 )

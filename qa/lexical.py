@@ -206,8 +206,8 @@ def save_postings(
     params = params or BM25Params()
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
-    postings.save(tmp)
-    info = {"generation": generation, "params": params.to_dict(), "rows": len(postings)}
+    rows = postings.save(tmp)
+    info = {"generation": generation, "params": params.to_dict(), "rows": rows}
     (tmp / "chunks.json").write_text(json.dumps(info))
     # Another thread or process may be saving the same folder right now: move the old copy
     # to a name of our own, and if a fresh copy lands first, keep that one and drop ours.

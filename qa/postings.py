@@ -9,6 +9,7 @@ CSR by chunk) and only new chunks are tokenized; the scores, which do depend on 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import mmap
@@ -28,7 +29,7 @@ BATCH = 1000  # chunks tokenized at a time: bounds the Python lists the tokenize
 # The arrays, in the order `_count` returns them and a spilled part is laid out on disk.
 FIELDS = (("lengths", np.int32), ("counts", np.int32), ("terms", np.int32), ("tfs", np.int32))
 SLICE = 10_000  # rows per line of rows.jsonl when held rows are saved (bounds the JSON strings)
-WRITE_SLICE = 1 << 20  # array items per write when the arrays are saved (4-8 MB)
+BLOCK = 10_000  # saved rows per block when they are saved again (~1M counts, 4 MB an array)
 
 
 def tokenizer(stem: bool) -> Any:
@@ -74,6 +75,14 @@ class Postings:
     # and metadata come before `ids` and `meta` and are read only when needed: a run that
     # adds articles to a big index never reads them into lists, only streams them.
     _rows: IO[str] | None = field(default=None, repr=False)
+    # Rows dropped but still in place (rewritten or deleted chunks of held articles): dropping
+    # them at once meant reading every saved row in, so a run that edits a few articles of a
+    # big index grew with the index. Each drop names the rows before it (a row's position in
+    # saved + merged + pending order), so a chunk rewritten twice keeps its newest row:
+    # chunk id -> rows before this position with that id are gone;
+    _dropped_ids: dict[str, int] = field(default_factory=dict, repr=False)
+    # article id -> [(first chunk index dropped, rows before this position)].
+    _dropped_from: dict[str, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def empty(cls, *, stem: bool = True, title: bool = True) -> Postings:
@@ -81,6 +90,11 @@ class Postings:
         return cls(tokenizer(stem), title)
 
     def __len__(self) -> int:
+        kept = self._kept()
+        return self._positions() if kept is None else int(kept.sum())
+
+    def _positions(self) -> int:
+        """Rows in place, dropped ones included: the position the next added row gets."""
         return len(self.lengths) + sum(p[1] for p in self._pending)
 
     @property
@@ -159,19 +173,23 @@ class Postings:
         if self._rows is not None:
             self._rows.close()
             self._rows = None
-        if not self._pending:
-            return
-        lengths, counts, terms, tfs = (
-            np.concatenate([self._part(p, i) for p in self._pending]) for i in range(len(FIELDS))
-        )
-        self._pending = []
-        self._spill.seek(0)
-        self._spill.truncate()
-        base = self.indptr[-1]
-        self.indptr = np.concatenate([self.indptr, base + np.cumsum(counts, dtype=np.int64)])
-        self.lengths = np.concatenate([self.lengths, lengths])
-        self.terms = np.concatenate([self.terms, terms])
-        self.tfs = np.concatenate([self.tfs, tfs])
+        if self._pending:
+            lengths, counts, terms, tfs = (
+                np.concatenate([self._part(p, i) for p in self._pending])
+                for i in range(len(FIELDS))
+            )
+            self._pending = []
+            self._spill.seek(0)
+            self._spill.truncate()
+            base = self.indptr[-1]
+            self.indptr = np.concatenate([self.indptr, base + np.cumsum(counts, dtype=np.int64)])
+            self.lengths = np.concatenate([self.lengths, lengths])
+            self.terms = np.concatenate([self.terms, terms])
+            self.tfs = np.concatenate([self.tfs, tfs])
+        kept = self._kept()
+        self._dropped_ids, self._dropped_from = {}, {}
+        if kept is not None:
+            self._filter(kept)
 
     def _count(
         self, batch: list[tuple[str, str, dict[str, Any]]]
@@ -197,26 +215,38 @@ class Postings:
         )
 
     def replace(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
-        """Add rows, first dropping any held rows with the same chunk ids (rewritten chunks)."""
-        # Only an article held already can hold these ids (a chunk id is "article_id:n"); a
-        # run of new articles never reads back its pending rows.
-        if not self._articles().isdisjoint(str(m.get("article_id", "")) for _, _, m in rows):
-            new = {cid for cid, _, _ in rows}
-            self.merge()
-            self._keep_rows([cid not in new for cid in self.ids])
+        """Add rows, dropping any held rows with the same chunk ids (rewritten chunks)."""
+        # Only an article held already can hold these ids (a chunk id is "article_id:n").
+        held = self._articles()
+        before = self._positions()
+        for cid, _, m in rows:
+            if str(m.get("article_id", "")) in held:
+                self._dropped_ids[cid] = before
         self.add(rows)
 
     def drop_article(self, article_id: str, first: int = 0) -> None:
         """Drop the article's chunks whose index (the id's ":n" suffix) is `first` or more."""
-        if article_id not in self._articles():
-            return
-        self.merge()
-        self._keep_rows(
-            [
-                aid != article_id or int(cid.rpartition(":")[2]) < first
-                for cid, aid in zip(self.ids, self.meta["article_id"], strict=True)
-            ]
-        )
+        if article_id in self._articles():
+            self._dropped_from.setdefault(article_id, []).append((first, self._positions()))
+
+    def _kept(self) -> np.ndarray | None:
+        """Per row in place, False where a drop applies; None when nothing was dropped.
+
+        Streams the rows' ids (a bool per row is all it holds), so it costs a pass over
+        rows.jsonl, which a save makes anyway."""
+        if not (self._dropped_ids or self._dropped_from):
+            return None
+        kept = np.ones(self._positions(), dtype=bool)
+        at = 0
+        for piece in self.pieces():
+            for i, (cid, aid) in enumerate(zip(piece["ids"], piece["article_id"], strict=True)):
+                if at + i < self._dropped_ids.get(cid, 0):
+                    kept[at + i] = False
+                elif drops := self._dropped_from.get(str(aid)):
+                    n = int(cid.rpartition(":")[2])
+                    kept[at + i] = not any(n >= f and at + i < end for f, end in drops)
+            at += len(piece["ids"])
+        return kept
 
     def keys(self) -> Iterator[tuple[str, str]]:
         """(chunk id, version) of every chunk held."""
@@ -236,10 +266,14 @@ class Postings:
     def _keep_rows(self, flags: list[bool]) -> int:
         """Keep the rows flagged True (of the merged rows); return how many were dropped."""
         self.merge()
-        rows = np.asarray(flags, dtype=bool)
+        return self._filter(np.asarray(flags, dtype=bool))
+
+    def _filter(self, rows: np.ndarray) -> int:
+        """Keep the merged rows where `rows` is True; return how many were dropped."""
         dropped = int((~rows).sum())
         if not dropped:
             return 0
+        flags = rows.tolist()
         per_row = np.diff(self.indptr)
         entries = np.repeat(rows, per_row)
         self.terms, self.tfs = self.terms[entries], self.tfs[entries]
@@ -278,36 +312,86 @@ class Postings:
             "num_docs": n,
         }
 
-    def save(self, folder: Path) -> None:
-        """Write the arrays and the tokenizer's vocabulary into `folder` (which must exist).
+    def save(self, folder: Path) -> int:
+        """Write the arrays, the rows and the tokenizer's vocabulary into `folder` (which must
+        exist); return the number of rows written.
 
-        Pending counts are streamed into the file part by part, not merged first: a merge
-        holds the whole arrays twice, which at the end of a big run was its peak memory."""
-        names = [n for n, _ in FIELDS]
-
-        def parts(name: str) -> Iterator[np.ndarray]:
-            yield from _slices(getattr(self, name))
-            for p in self._pending:
-                yield self._part(p, names.index(name))
-
-        def offsets() -> Iterator[np.ndarray]:
-            yield from _slices(self.indptr)
-            base = int(self.indptr[-1])
-            for p in self._pending:
-                ends = base + np.cumsum(self._part(p, names.index("counts")), dtype=np.int64)
-                base = int(ends[-1]) if len(ends) else base
-                yield ends
-
-        rows = sum(p[1] for p in self._pending)
-        entries = sum(p[2] for p in self._pending)
-        for name, more in (("lengths", rows), ("terms", entries), ("tfs", entries)):
-            held = getattr(self, name)
-            _write_npy(folder / f"{name}.npy", len(held) + more, parts(name), held.dtype)
-        _write_npy(folder / "indptr.npy", len(self.indptr) + rows, offsets(), np.dtype(np.int64))
+        Saved, merged and pending rows are streamed into the files a block at a time, with
+        the drops applied on the way, not merged first: a merge holds the whole arrays twice
+        (the peak memory at the end of a big run), and reads every saved row in."""
+        kept = self._kept()
+        rows = self._positions() if kept is None else int(kept.sum())
+        entries = sum(
+            int(counts.sum() if kept is None else counts[kept[at : at + len(counts)]].sum())
+            for at, counts in self._counts()
+        )
+        with contextlib.ExitStack() as stack:
+            out = {
+                name: stack.enter_context(_NpyFile(folder / f"{name}.npy", total, dtype))
+                for name, total, dtype in (
+                    ("lengths", rows, np.int32),
+                    ("indptr", rows + 1, np.int64),
+                    ("terms", entries, np.int32),
+                    ("tfs", entries, np.int32),
+                )
+            }
+            base = np.zeros(1, np.int64)
+            out["indptr"].write(base)
+            for at, block in self._blocks():
+                if kept is not None:
+                    rows_in = kept[at : at + len(block[0])]
+                    entries_in = np.repeat(rows_in, block[1])
+                    block = (*(a[rows_in] for a in block[:2]), *(a[entries_in] for a in block[2:]))
+                lengths, counts, terms, tfs = block
+                ends = base[-1] + np.cumsum(counts, dtype=np.int64)
+                base = ends[-1:] if len(ends) else base
+                out["lengths"].write(lengths)
+                out["indptr"].write(ends)
+                out["terms"].write(terms)
+                out["tfs"].write(tfs)
         with open(folder / "rows.jsonl", "w", encoding="utf-8") as f:
+            at = 0
             for piece in self.pieces():
-                f.write(json.dumps(piece) + "\n")
+                n = len(piece["ids"])
+                if kept is not None:
+                    mine = kept[at : at + n].tolist()
+                    piece = {
+                        k: [v for v, ok in zip(vs, mine, strict=True) if ok]
+                        for k, vs in piece.items()
+                    }
+                at += n
+                if piece["ids"]:
+                    f.write(json.dumps(piece) + "\n")
         self.tok.save_vocab(str(folder))
+        return rows
+
+    def _counts(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(position, entries per row) of every row in place, a block at a time."""
+        for lo in range(0, len(self.lengths), BLOCK):
+            bounds = self.indptr[lo : lo + BLOCK + 1]
+            yield lo, np.diff(bounds)
+            _give_back(self.indptr)
+        at = len(self.lengths)
+        for p in self._pending:
+            yield at, self._part(p, 1)
+            at += p[1]
+
+    def _blocks(self) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
+        """(position, (lengths, counts, terms, tfs)) of every row in place, a block at a time:
+        the saved or merged arrays in slices, then each pending part."""
+        for lo in range(0, len(self.lengths), BLOCK):
+            bounds = np.array(self.indptr[lo : lo + BLOCK + 1])
+            a, b = int(bounds[0]), int(bounds[-1])
+            yield (
+                lo,
+                (self.lengths[lo : lo + BLOCK], np.diff(bounds), self.terms[a:b], self.tfs[a:b]),
+            )
+            for held in (self.lengths, self.indptr, self.terms, self.tfs):
+                _give_back(held)
+        at = len(self.lengths)
+        for p in self._pending:
+            yield at, tuple(self._part(p, i) for i in range(len(FIELDS)))
+            at += p[1]
 
     @classmethod
     def load(
@@ -339,33 +423,41 @@ class Postings:
         return cls(tok, title, **arrays, _rows=stream)
 
 
-def _slices(a: np.ndarray) -> Iterator[np.ndarray]:
-    """An array in slices of WRITE_SLICE items. A mapped one (a saved index) gives back each
-    slice's pages once written: read through, they would count in this process's memory
-    until it ends, as if the whole array had been loaded."""
-    dropped = getattr(a, "_mmap", None)  # np.memmap's mapping; None for arrays in memory
-    for lo in range(0, len(a), WRITE_SLICE):
-        yield a[lo : lo + WRITE_SLICE]
-        if dropped is not None:
-            dropped.madvise(mmap.MADV_DONTNEED)  # pages stay in the page cache, not in us
+def _give_back(a: np.ndarray) -> None:
+    """Drop the pages of a mapped array (a saved index) that were read: read through, they
+    would count in this process's memory until it ends, as if the whole array had been
+    loaded. They stay in the page cache, which the kernel can take back."""
+    mapping = getattr(a, "_mmap", None)  # np.memmap's mapping; None for arrays in memory
+    if mapping is not None:
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
-def _write_npy(path: Path, total: int, parts: Iterable[np.ndarray], dtype: Any) -> None:
-    """A 1-d .npy array of `total` items, the `parts` joined, written a slice at a time (a
-    part may be a mapped array as big as the index: never copied whole)."""
-    header = {
-        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
-        "fortran_order": False,
-        "shape": (total,),
-    }
-    with open(path, "wb") as f:
-        np.lib.format.write_array_header_1_0(f, header)
-        written = 0
-        for c in parts:
-            f.write(np.ascontiguousarray(c, dtype=dtype).tobytes())
-            written += len(c)
-    if written != total:  # a reader would see a broken array: never save one
-        raise ValueError(f"postings {path.name}: wrote {written} of {total} items")
+class _NpyFile:
+    """A 1-d .npy array of `total` items written a part at a time (a part may be a slice of
+    a mapped array as big as the index: never copied whole); checked complete on close."""
+
+    def __init__(self, path: Path, total: int, dtype: Any) -> None:
+        self.path, self.total, self.dtype, self.written = path, total, np.dtype(dtype), 0
+        self.file = open(path, "wb")  # noqa: SIM115 (closed by __exit__)
+        header = {
+            "descr": np.lib.format.dtype_to_descr(self.dtype),
+            "fortran_order": False,
+            "shape": (total,),
+        }
+        np.lib.format.write_array_header_1_0(self.file, header)
+
+    def write(self, part: np.ndarray) -> None:
+        """Append items."""
+        self.file.write(np.ascontiguousarray(part, dtype=self.dtype).tobytes())
+        self.written += len(part)
+
+    def __enter__(self) -> _NpyFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+        if self.written != self.total and exc[0] is None:  # a reader would see a broken array
+            raise ValueError(f"postings {self.path.name}: wrote {self.written} of {self.total}")
 
 
 def batched(items: list[str], size: int) -> Iterator[list[str]]:

@@ -437,6 +437,91 @@ def test_rewritten_and_dropped_chunks_leave_pending_and_merged_rows() -> None:
     assert sorted(ix.ids) == ["a0:0", "a1:0", "a2:0"]
 
 
+def test_an_edit_run_drops_saved_rows_without_reading_them_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run that rewrites or shortens stored articles must not read the saved rows of a big
+    # index in to drop theirs: the drops wait and are applied as the save streams the rows.
+    # Random edits, done lazily on a loaded (mapped) index and eagerly (merged after each
+    # step), must save the same files, and hold exactly the rows a plain list says.
+    import random
+
+    import qa.postings
+
+    monkeypatch.setattr(qa.postings, "BATCH", 3)  # many pending parts
+    monkeypatch.setattr(qa.postings, "BLOCK", 4)  # saved rows streamed in several blocks
+    words = [
+        "cat",
+        "dog",
+        "mat",
+        "Paris",
+        "London",
+        "Huawei",
+        "ban",
+        "chip",
+        "zebra",
+        "road",
+        "night",
+        "bark",
+    ]
+    rng = random.Random(7)
+    version = 0
+
+    def article(aid: str, n: int) -> list[tuple[str, str, dict]]:
+        nonlocal version
+        version += 1
+        meta = {"day": 0, "source": "", "version": f"v{version}", "article_id": aid}
+        return [(f"{aid}:{k}", " ".join(rng.choices(words, k=5)), meta) for k in range(n)]
+
+    first = [row for i in range(6) for row in article(f"a{i}", rng.randint(1, 4))]
+    held = Postings.empty()
+    held.add(first)
+    save_postings(tmp_path / "bm25", "g1", held)
+    got = load_postings(tmp_path / "bm25")
+    assert got is not None
+    lazy, eager = got[0], Postings.empty()
+    eager.add(first)
+    want = [(cid, text) for cid, text, _ in first]  # the rows that must be left, in order
+    for step in range(40):
+        aid = f"a{rng.randint(0, 8)}"  # a7, a8 are new articles
+        if step % 3 == 2:
+            cut = rng.randint(0, 3)
+            for p in (lazy, eager):
+                p.drop_article(aid, cut)
+            want = [r for r in want if not (r[0].startswith(aid + ":") and int(r[0][3:]) >= cut)]
+        else:  # written again, maybe longer or shorter (the shorter rest is dropped after)
+            rows = article(aid, rng.randint(1, 4))
+            for p in (lazy, eager):
+                p.replace(rows)
+            new = {cid for cid, _, _ in rows}
+            want = [r for r in want if r[0] not in new] + [(cid, t) for cid, t, _ in rows]
+        eager.merge()
+    assert lazy.ids == [] and lazy._rows is not None  # nothing of the saved rows read in
+    assert len(lazy) == len(eager) == len(want)
+    save_postings(tmp_path / "lazy", "g2", lazy)
+    save_postings(tmp_path / "eager", "g2", eager)
+    assert lazy.ids == []  # the save streamed them
+    for name in ("lengths.npy", "indptr.npy", "terms.npy", "tfs.npy"):
+        a, b = (tmp_path / "lazy" / name).read_bytes(), (tmp_path / "eager" / name).read_bytes()
+        assert a == b, name
+
+    def saved_rows(folder: Path) -> dict[str, list]:  # lines may cut the rows differently
+        pieces = [json.loads(line) for line in (folder / "rows.jsonl").read_text().splitlines()]
+        return {k: [v for piece in pieces for v in piece[k]] for k in pieces[0]}
+
+    assert saved_rows(tmp_path / "lazy") == saved_rows(tmp_path / "eager")
+    loaded = LexicalIndex.load(tmp_path / "lazy")
+    assert loaded is not None and loaded[0].ids == [cid for cid, _ in want]
+    fresh = LexicalIndex.build([(cid, t, {}) for cid, t in want])
+    for q in ["cat mat", "Huawei ban", "zebra road night", "London"]:
+        got_scores = dict(loaded[0].search(q, 50))
+        want_scores = dict(fresh.search(q, 50))
+        assert got_scores.keys() == want_scores.keys(), q
+        assert all(abs(got_scores[k] - want_scores[k]) < 1e-4 for k in got_scores), q
+    # Merging the lazy copy (as its first search does) applies the same drops.
+    assert LexicalIndex.from_postings(lazy).ids == loaded[0].ids
+
+
 def test_lexical_mask_is_vectorized_metadata_filter() -> None:
     rows = [
         ("a:0", "snow", {"day": 20170301, "source": "x"}),
