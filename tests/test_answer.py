@@ -120,11 +120,11 @@ def test_a_copied_quote_label_is_not_an_answer(embeddings) -> None:
     cv = np.asarray(embeddings.embed_documents([title, sentence]), dtype=np.float32)
     question = "Which chip designer cut ties with Huawei?"
     embed, zero = embeddings.embed_documents, np.zeros(2)
-    kept, dropped = _verify(f"{title}, undated [1].", question, cands, cv, zero, embed)
+    kept, dropped, _ = _verify(f"{title}, undated [1].", question, cands, cv, zero, embed)
     assert (kept, dropped) == ([], 1)  # verbatim article text, but a label, not an answer
     # A claim in the article's own words is still checked, and kept.
     claim = "The U.S. wants South Korea to abandon Huawei products [2]."
-    kept, dropped = _verify(claim, question, cands, cv, zero, embed)
+    kept, dropped, _ = _verify(claim, question, cands, cv, zero, embed)
     assert [k.candidate.text for k in kept] == [sentence] and dropped == 0
 
 
@@ -136,6 +136,33 @@ def test_unsupported_sentence_is_removed(retriever: Retriever) -> None:
     assert "Huawei" in ans.text and "cheese" not in ans.text
     assert any("removed" in n for n in ans.notes)
     check_citations(ans, retriever)
+
+
+def test_a_verbatim_sentence_about_something_else_is_removed(tmp_path: Path, embeddings) -> None:
+    # Over the bundled samples SmolLM2 answered "Who counted the cranes?" with a ferry sentence
+    # copied from another quote: verbatim article text, so it passed as supported.
+    cranes = (
+        "Volunteers at Lake Hornborga counted 31,000 common cranes on a single day last week, "
+        "the highest number since counts began in 1996."
+    )
+    ferry = (
+        "The ferry operator said crossings would run every 40 minutes instead of every 30 "
+        "until a second boat returns from the shipyard in May."
+    )
+    items = [
+        Article(id="cranes", text=cranes, title="Record cranes", origin=str(tmp_path)),
+        Article(id="ferry", text=ferry, title="Ferry resumes", origin=str(tmp_path)),
+    ]
+    r = make_retriever(tmp_path, embeddings, items)
+    ans = answer("Who counted the cranes?", retriever=r, llm=fake(f"{ferry} [2]"))
+    assert "ferry" not in ans.text and "Volunteers at Lake Hornborga" in ans.text
+    assert (ans.drafted, ans.verified) == (1, 0)
+    assert any("did not address the question" in n for n in ans.notes)
+    check_citations(ans, r)
+    # The same sentence, asked about, is the answer and stays.
+    ans = answer("How often will the ferry run?", retriever=r, llm=fake(f"{ferry} [1]"))
+    assert (ans.drafted, ans.verified) == (1, 1) and not ans.notes
+    assert ans.citations[0].article_id == "ferry"
 
 
 def test_unverifiable_draft_falls_back_to_best_passage(retriever: Retriever) -> None:
