@@ -320,11 +320,11 @@ class Postings:
         the drops applied on the way, not merged first: a merge holds the whole arrays twice
         (the peak memory at the end of a big run), and reads every saved row in."""
         kept = self._kept()
-        rows = self._positions() if kept is None else int(kept.sum())
-        entries = sum(
-            int(counts.sum() if kept is None else counts[kept[at : at + len(counts)]].sum())
-            for at, counts in self._counts()
-        )
+        if kept is None:
+            rows, entries = self._positions(), len(self.terms) + sum(p[2] for p in self._pending)
+        else:  # the kept rows' entries: a pass over the row counts alone, not the terms
+            rows = int(kept.sum())
+            entries = sum(int(c[kept[at : at + len(c)]].sum()) for at, c in self._counts())
         with contextlib.ExitStack() as stack:
             out = {
                 name: stack.enter_context(_NpyFile(folder / f"{name}.npy", total, dtype))
