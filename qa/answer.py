@@ -2,8 +2,9 @@
 
 The pipeline: retrieve passages, rank their sentences against the question, let the LLM draft
 a short answer from the best sentences (or whole passages), then verify. A drafted sentence
-stays only if a sentence of the retrieved articles supports it (shared content words and
-embedding similarity); that sentence becomes its citation, a verbatim span of the article.
+stays only if up to three consecutive sentences of a retrieved article state the same facts
+(numbers, names, negation: qa/claims.py) and paraphrase it; that span becomes its citation,
+verbatim, with its offsets in the article. Removed sentences are listed with the reason.
 The best-matching sentence itself follows the direct answer as quoted evidence, so the reader
 (and the metrics) always get the article's own words. When nothing the model said can be
 verified (small local models invent details), the evidence alone is the answer.
@@ -11,7 +12,7 @@ verified (small local models invent details), the evidence alone is the answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,8 +20,10 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from qa.claims import Span, check_sentences, span_vectors, spans
 from qa.conflicts import find_conflict
 from qa.errors import ArticleQAError, BackendError
+from qa.facts import proper_names
 from qa.prompts import render
 from qa.retrieve import Filters, Retriever
 from qa.rewrite import Turn, standalone_question
@@ -35,11 +38,6 @@ from qa.verify import (
 )
 
 NOT_FOUND = "The indexed articles do not say."
-# Support thresholds (share of content words found in the snippet, embedding cosine),
-# chosen on XQuAD/MTRAG dev; see docs/benchmarks.md.
-LEXICAL_MIN = 0.6
-LEXICAL_STRONG = 0.85
-COSINE_MIN = 0.45
 # A second evidence sentence is quoted when it ranks nearly as high as the first.
 SECOND_EVIDENCE_MARGIN = 0.2
 # A drafted sentence whose support ranks this far below the best sentence (relevance to the
@@ -86,20 +84,9 @@ def stream_answer(
         for token in _draft(llm, query, hits, [cands[i] for i in ranked[:quotes]], context):
             draft += token
             yield token
-    supports, dropped, off_topic = _verify(
-        draft, query, cands, cv, relevance, retriever.embeddings.embed_documents
-    )
-    notes: list[str] = []
-    if dropped:
-        notes.append(
-            f"{dropped} sentence(s) of the model's answer had no support in the articles "
-            "and were removed"
-        )
-    if off_topic:
-        notes.append(
-            f"{off_topic} sentence(s) of the model's answer did not address the question "
-            "and were removed"
-        )
+    checked = _verify(draft, query, r, retriever.embeddings.embed_documents)
+    supports = checked.kept
+    notes = [f"removed from the model's answer ({why}): “{text}”" for text, why in checked.removed]
     if llm is not None and not supports:
         notes.append("the model's answer could not be verified; quoting the articles instead")
     conflict = find_conflict(cands, cv, relevance, ranked)
@@ -112,8 +99,8 @@ def stream_answer(
         evidence = _evidence(supports, cands, relevance, ranked, frozenset(content_terms(query)))
     parts = _lead_short(supports, evidence, keep_evidence_last=bool(conflict))
     composed = _compose(question, query, parts, notes, disagree=bool(conflict))
-    drafted = len(supports) + dropped + off_topic
-    yield replace(composed, drafted=drafted, verified=len(supports))
+    drafted = len(supports) + len(checked.removed)
+    yield replace(composed, drafted=drafted, verified=len(supports), removed=tuple(checked.removed))
 
 
 @dataclass(frozen=True)
@@ -207,58 +194,97 @@ def _passages(hits: list[Hit]) -> str:
     return "\n\n".join(parts)
 
 
+def windows(
+    cands: list[Candidate], cv: np.ndarray
+) -> tuple[list[Candidate], list[Span], np.ndarray]:
+    """Every run of up to three consecutive candidate sentences of one chunk, as a Candidate
+    (its verbatim text and article offsets, for the citation), a Span (for the verifier) and
+    an embedding (the normalized mean of its sentences')."""
+    same: list[bool] = []
+    for i, c in enumerate(cands):
+        prev = cands[i - 1] if i else None
+        same.append(
+            prev is not None
+            and prev.hit is c.hit
+            and not c.hit.chunk.text[
+                prev.end - c.hit.chunk.start : c.start - c.hit.chunk.start
+            ].strip()
+        )
+    members = spans([0] * len(cands), same)
+    out: list[Candidate] = []
+    all_spans: list[Span] = []
+    for m in members:
+        first, last = cands[m[0]], cands[m[-1]]
+        base = first.hit.chunk.start
+        text = first.hit.chunk.text[first.start - base : last.end - base]
+        out.append(Candidate(first.hit, text, first.start, last.end))
+        all_spans.append(Span(m[0], first.start, last.end, text, m))
+    return out, all_spans, span_vectors(cv, members)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What verification made of a draft: the kept sentences and the removed ones."""
+
+    kept: list[_Support]
+    removed: list[tuple[str, str]]  # (sentence, reason)
+
+
 def _verify(
     draft: str,
     query: str,
-    cands: list[Candidate],
-    cv: np.ndarray,
-    relevance: np.ndarray,
-    embed: object,
-) -> tuple[list[_Support], int, int]:
-    """Match each drafted sentence to its best supporting candidate; count the unsupported
-    ones and the off-topic ones (supported, but far less relevant than the best sentence)."""
+    r: Ranked,
+    embed: Callable[[list[str]], list[list[float]]],
+) -> _Checked:
+    """Check each drafted sentence's claims against spans of the retrieved articles; the
+    supporting span becomes its citation. Record why the others were removed."""
     sentences = [
         s
         for s, _ in split_answer(draft)
         if "do not say" not in s.lower() and not looks_like_instruction(s)
     ]
     if not sentences:
-        return [], 0, 0
-    sv = np.asarray(embed(sentences), dtype=np.float32)  # type: ignore[operator]
-    sims = sv @ cv.T
+        return _Checked([], [])
+    spans_c, all_spans, span_vecs = windows(r.cands, r.vectors)
+    sv = np.asarray(embed(sentences), dtype=np.float32)
+    proper = frozenset(proper_names(" ".join(h.chunk.text for h in _hits(r.cands))))
+    verdicts = check_sentences(sentences, sv, all_spans, span_vecs, proper=proper)
     asked = content_terms(query)
     # Small models copy a quote's label ("Title, 2017-03-01") as if it were an answer; words
     # from titles and dates alone answer nothing.
     labels = [
         content_terms(f"{c.hit.meta.get('title', '')} undated {c.hit.meta.get('published', '')}")
-        for c in cands
+        for c in r.cands
     ]
+    top = float(r.relevance.max()) if len(r.relevance) else 0.0
     kept: list[_Support] = []
-    dropped = off_topic = 0
-    top = float(relevance.max()) if len(relevance) else 0.0
-    for i, sentence in enumerate(sentences):
-        # What the sentence adds beyond the question must be in the snippet: restating the
+    removed: list[tuple[str, str]] = []
+    for v in verdicts:
+        # What the sentence adds beyond the question must be in the span: restating the
         # question, or pinning an invented fact on the question's words, is not an answer.
-        new = content_terms(sentence) - asked
+        new = content_terms(v.sentence) - asked
         if any(new <= label for label in labels):
-            dropped += 1
+            removed.append((v.sentence, "only repeats a quote's title or date"))
             continue
-        best: _Support | None = None
-        best_j = 0
-        for j, cand in enumerate(cands):
-            lex = lexical_support(sentence, cand.text)
-            ok = lex >= LEXICAL_STRONG or (lex >= LEXICAL_MIN and sims[i, j] >= COSINE_MIN)
-            ok = ok and bool(new) and len(new & content_terms(cand.text)) >= 0.75 * len(new)
-            score = lex + float(sims[i, j]) + float(relevance[j])
-            if ok and (best is None or score > best.score):
-                best, best_j = _Support(sentence, cand, score), j
-        if best is None:
-            dropped += 1
-        elif top - float(relevance[best_j]) > OFF_TOPIC_GAP:
-            off_topic += 1
-        elif all(best.sentence != k.sentence for k in kept):
-            kept.append(best)
-    return kept, dropped, off_topic
+        if not v.supported or v.span is None:
+            removed.append((v.sentence, v.reason))
+            continue
+        span = all_spans[v.span]
+        if not new or len(new & content_terms(span.text)) < 0.75 * len(new):
+            removed.append((v.sentence, "adds nothing the evidence says beyond the question"))
+            continue
+        relevance = max(float(r.relevance[i]) for i in span.sentences)
+        if top - relevance > OFF_TOPIC_GAP:
+            removed.append((v.sentence, "does not address the question"))
+            continue
+        if all(v.sentence != k.sentence for k in kept):
+            kept.append(_Support(v.sentence, spans_c[v.span], v.score + relevance))
+    return _Checked(kept, removed)
+
+
+def _hits(cands: list[Candidate]) -> list[Hit]:
+    """The distinct hits the candidates come from, in order."""
+    return list({id(c.hit): c.hit for c in cands}.values())
 
 
 def _evidence(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ingest.index import IndexReport, ProgressFn
     from ingest.manifest import Manifest
+    from qa.check import CheckResult
     from qa.retrieve import Filters, Retriever
     from qa.rewrite import Turn
     from qa.store import Store
@@ -96,6 +97,23 @@ class App:
             context=s.answer_context,
             quotes=s.answer_quotes,
         )
+
+    def check(
+        self,
+        text: str,
+        *,
+        question: str = "",
+        passages: Sequence[str] | None = None,
+        filters: Filters | None = None,
+    ) -> CheckResult:
+        """Verify text sentence by sentence: against `passages` when given, else the index
+        (the passages retrieved for each sentence, with the question when given)."""
+        from qa.check import check_index, check_passages
+
+        if passages is not None:
+            return check_passages(text, passages, self.embeddings)
+        self.require_articles()
+        return check_index(text, self.retriever, question=question, filters=filters)
 
     def manifest(self) -> Manifest:
         """The remembered sources (read fresh: another process may have indexed)."""

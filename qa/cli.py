@@ -11,14 +11,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from qa.app import App, quiet_environment
 from qa.errors import ArticleQAError, ConfigError
 from qa.eval_cli import eval_group
-from qa.render import answer_text, hit_dict, report_text, safe
+from qa.render import answer_text, check_text, hit_dict, report_text, safe
 from qa.rewrite import Turn
 from qa.settings import load_settings
 
@@ -278,8 +278,40 @@ def _load_history(path: Path | None) -> list[Turn]:
     return turns
 
 
+def _batch_lines(file: IO[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, object) per non-blank JSONL line; a line that is not a JSON object
+    gives its error text instead, so one bad line does not stop the batch."""
+    for n, line in enumerate(file, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as e:
+            yield n, f"line {n}: not JSON ({e})"
+            continue
+        yield n, obj if isinstance(obj, dict) else f"line {n}: not a JSON object"
+
+
+def _batch_out(data: dict[str, Any]) -> None:
+    """One JSON line, flushed: batch results stream out as they are ready."""
+    click.echo(json.dumps(data, ensure_ascii=False))
+    sys.stdout.flush()
+
+
+def _answer(app: App, question: str, history: list[Turn], filters: Any, k: int | None) -> Any:
+    """The final Answer of app.ask, without the streamed tokens."""
+    from qa.types import Answer
+
+    final = None
+    for item in app.ask(question, history=history, filters=filters, k=k):
+        if isinstance(item, Answer):
+            final = item
+    assert final is not None
+    return final
+
+
 @cli.command()
-@click.argument("question")
+@click.argument("question", required=False)
 @click.option("--k", type=int, help="How many passages to retrieve.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
 @click.option(
@@ -287,14 +319,20 @@ def _load_history(path: Path | None) -> list[Turn]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="JSON list of previous {role, content} turns.",
 )
+@click.option(
+    "--batch",
+    type=click.File("r", encoding="utf-8"),
+    help='JSONL file of {"id", "question", "history"?}: one answer per line, in order.',
+)
 @_with_filters
 @click.pass_obj
 def ask(
     app: App,
-    question: str,
+    question: str | None,
     k: int | None,
     as_json: bool,
     history: Path | None,
+    batch: IO[str] | None,
     source: tuple[str, ...],
     since: str | None,
     until: str | None,
@@ -302,10 +340,18 @@ def ask(
     """Answer QUESTION from the indexed articles, with cited snippets."""
     from qa.types import Answer
 
+    filters = _filters(source, since, until)
+    if batch is not None:
+        if question:
+            raise ConfigError("give a QUESTION or --batch FILE, not both")
+        _ask_batch(app, batch, filters, k, as_json)
+        return
+    if not question:
+        raise ConfigError("give a QUESTION (or --batch FILE)")
     turns = _load_history(history)
     final: Answer | None = None
     streamed = False
-    for item in app.ask(question, history=turns, filters=_filters(source, since, until), k=k):
+    for item in app.ask(question, history=turns, filters=filters, k=k):
         if isinstance(item, Answer):
             final = item
         elif not as_json:
@@ -317,6 +363,91 @@ def ask(
         click.echo("", err=True)
     assert final is not None
     _emit(final.to_dict()) if as_json else click.echo(answer_text(final))
+
+
+def _ask_batch(app: App, batch: IO[str], filters: Any, k: int | None, as_json: bool) -> None:
+    """Answer every line of a JSONL file, one process, results in input order."""
+    app.require_articles()
+    for n, obj in _batch_lines(batch):
+        if isinstance(obj, str):
+            _batch_out({"id": None, "error": obj})
+            continue
+        qid, question = obj.get("id"), obj.get("question")
+        turns = obj.get("history") or []
+        if not isinstance(question, str) or not question.strip():
+            _batch_out({"id": qid, "error": f"line {n}: no question"})
+            continue
+        if not isinstance(turns, list) or not all(
+            isinstance(t, dict) and {"role", "content"} <= t.keys() for t in turns
+        ):
+            _batch_out(
+                {"id": qid, "error": f"line {n}: history must be a list of {{role, content}}"}
+            )
+            continue
+        ans = _answer(app, question, turns, filters, k)
+        if as_json:
+            _batch_out({"id": qid, **ans.to_dict()})
+        else:
+            click.echo(f"[{qid}] {safe(question)}\n{answer_text(ans)}\n")
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("--question", default="", help="The question the text answers (helps retrieval).")
+@click.option(
+    "--batch",
+    type=click.File("r", encoding="utf-8"),
+    help='JSONL file of {"id", "text", "question"?, "passages"?}: one result line each.',
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_with_filters
+@click.pass_obj
+def check(
+    app: App,
+    text: str | None,
+    question: str,
+    batch: IO[str] | None,
+    as_json: bool,
+    source: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Check TEXT (a draft, a claim, another model's answer) sentence by sentence against the
+    articles: numbers, names and negations must match a span of at most three sentences."""
+    filters = _filters(source, since, until)
+    if batch is not None:
+        if text:
+            raise ConfigError("give a TEXT or --batch FILE, not both")
+        _check_batch(app, batch, filters)
+        return
+    if not text or not text.strip():
+        raise ConfigError("give a TEXT to check (or --batch FILE)")
+    result = app.check(text, question=question, filters=filters)
+    if as_json:
+        _emit(result.to_dict())
+        return
+    click.echo(check_text(result))
+    if not result.supported:
+        sys.exit(1)
+
+
+def _check_batch(app: App, batch: IO[str], filters: Any) -> None:
+    """Check every line of a JSONL file: with "passages", against those texts only."""
+    for n, obj in _batch_lines(batch):
+        if isinstance(obj, str):
+            _batch_out({"id": None, "supported": False, "sentences": [], "error": obj})
+            continue
+        text, passages = obj.get("text"), obj.get("passages")
+        question = obj.get("question") or ""
+        if not isinstance(text, str) or (
+            passages is not None
+            and not (isinstance(passages, list) and all(isinstance(p, str) for p in passages))
+        ):
+            error = f'line {n}: needs a string "text" and "passages" as a list of strings'
+            _batch_out({"id": obj.get("id"), "supported": False, "sentences": [], "error": error})
+            continue
+        result = app.check(text, question=str(question), passages=passages, filters=filters)
+        _batch_out({"id": obj.get("id"), **result.to_dict()})
 
 
 @cli.command()

@@ -10,6 +10,7 @@ import re
 import textwrap
 from typing import Any
 
+from qa.check import CheckResult
 from qa.types import Answer, Hit
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -47,6 +48,28 @@ def answer_text(ans: Answer) -> str:
             date = safe(str(h.meta.get("published", ""))[:10]) or "undated"
             lines.append(f"  - {safe(h.title) or 'untitled'} ({date})")
     return "\n".join(lines)
+
+
+def check_text(result: CheckResult) -> str:
+    """Each checked sentence with its verdict, the reason when it fails, and its evidence."""
+    lines = []
+    for s in result.sentences:
+        mark = "supported" if s.supported else f"NOT supported: {s.reason}"
+        lines.append(f"{safe(s.text)}\n  -> {mark}")
+        for e in s.evidence:
+            where = (
+                safe(e.title or e.article_id or "") if e.passage is None else f"passage {e.passage}"
+            )
+            label = "evidence" if s.supported else "closest"
+            lines.append(
+                textwrap.indent(
+                    textwrap.fill(f"{label} ({where}): “{safe(e.snippet)}”", 96), "     "
+                )
+            )
+    verdict = (
+        "every sentence is supported" if result.supported else "not every sentence is supported"
+    )
+    return "\n".join([*lines, verdict if result.sentences else "nothing to check"])
 
 
 def report_text(report: dict[str, Any]) -> str:

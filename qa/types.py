@@ -111,7 +111,8 @@ class Answer:
     notes: tuple[str, ...] = ()  # e.g. "1 unsupported sentence removed"
     closest: tuple[Hit, ...] = ()  # shown when the articles do not hold the answer
     drafted: int = 0  # sentences the model wrote
-    verified: int = 0  # of those, sentences kept because an article sentence supports them
+    verified: int = 0  # of those, sentences kept because an article span supports them
+    removed: tuple[tuple[str, str], ...] = ()  # (drafted sentence, why it was removed)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `--json` and the API."""
@@ -122,7 +123,11 @@ class Answer:
             "answerable": self.answerable,
             "citations": [c.to_dict() for c in self.citations],
             "notes": list(self.notes),
-            "verification": {"drafted": self.drafted, "verified": self.verified},
+            "verification": {
+                "drafted": self.drafted,
+                "verified": self.verified,
+                "removed": [{"text": t, "reason": why} for t, why in self.removed],
+            },
             "closest": [
                 {
                     "article_id": h.chunk.article_id,

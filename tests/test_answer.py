@@ -107,7 +107,7 @@ def test_a_copied_quote_label_is_not_an_answer(embeddings) -> None:
     # samples SmolLM2 did exactly this, and the label's words were all in a sentence it quoted.
     import numpy as np
 
-    from qa.answer import _verify
+    from qa.answer import Ranked, _verify
     from qa.types import Chunk, Hit
     from qa.verify import Candidate
 
@@ -119,13 +119,16 @@ def test_a_copied_quote_label_is_not_an_answer(embeddings) -> None:
     cands = [Candidate(hit, title, 0, len(title)), Candidate(hit, sentence, start, len(text))]
     cv = np.asarray(embeddings.embed_documents([title, sentence]), dtype=np.float32)
     question = "Which chip designer cut ties with Huawei?"
-    embed, zero = embeddings.embed_documents, np.zeros(2)
-    kept, dropped, _ = _verify(f"{title}, undated [1].", question, cands, cv, zero, embed)
-    assert (kept, dropped) == ([], 1)  # verbatim article text, but a label, not an answer
+    ranked = Ranked(cands, cv, np.zeros(2), [0, 1], 0.5)
+    checked = _verify(f"{title}, undated [1].", question, ranked, embeddings.embed_documents)
+    # verbatim article text, but a label, not an answer
+    assert not checked.kept and [why for _, why in checked.removed] == [
+        "only repeats a quote's title or date"
+    ]
     # A claim in the article's own words is still checked, and kept.
     claim = "The U.S. wants South Korea to abandon Huawei products [2]."
-    kept, dropped, _ = _verify(claim, question, cands, cv, zero, embed)
-    assert [k.candidate.text for k in kept] == [sentence] and dropped == 0
+    checked = _verify(claim, question, ranked, embeddings.embed_documents)
+    assert [k.candidate.text for k in checked.kept] == [sentence] and not checked.removed
 
 
 def test_unsupported_sentence_is_removed(retriever: Retriever) -> None:
@@ -157,7 +160,8 @@ def test_a_verbatim_sentence_about_something_else_is_removed(tmp_path: Path, emb
     ans = answer("Who counted the cranes?", retriever=r, llm=fake(f"{ferry} [2]"))
     assert "ferry" not in ans.text and "Volunteers at Lake Hornborga" in ans.text
     assert (ans.drafted, ans.verified) == (1, 0)
-    assert any("did not address the question" in n for n in ans.notes)
+    assert any("does not address the question" in n for n in ans.notes)
+    assert ans.removed == ((ferry, "does not address the question"),)
     check_citations(ans, r)
     # The same sentence, asked about, is the answer and stays.
     ans = answer("How often will the ferry run?", retriever=r, llm=fake(f"{ferry} [1]"))
