@@ -10,16 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from qa.injection import flag_instructions
+from qa.injection import looks_like_instruction as looks_like_instruction  # re-exported
 from qa.types import Hit
 
 _WORD = re.compile(r"[\w'’-]+")
-# Text in an article that talks to the model instead of about the news.
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|context)\b"
-    r"|\b(system prompt|you are now|new instructions|answer (only )?with|respond (only )?with"
-    r"|reply (only )?with|assistant:|as an ai)\b",
-    re.I | re.S,
-)
 _STOP = """a an the and or but if of to in on at by for with from as is are was were be been being
 it its this that these those there their they them he she his her we our you your i me my
 do does did has have had not no so than then too very can could would should will may might
@@ -65,20 +60,16 @@ def lexical_support(sentence: str, snippet: str) -> float:
     return len(s & content_terms(snippet)) / len(s)
 
 
-def looks_like_instruction(text: str) -> bool:
-    """True for text that addresses the model ("ignore previous instructions...")."""
-    return bool(_INSTRUCTION.search(text))
-
-
 def candidates(hits: list[Hit]) -> list[Candidate]:
     """Sentences of the hits, with article offsets; instruction-like text is left out."""
     from ingest.chunking import sentence_spans
 
     out = []
     for hit in hits:
-        for a, b in sentence_spans(hit.chunk.text):
-            text = hit.chunk.text[a:b]
-            if len(_WORD.findall(text)) < 3 or looks_like_instruction(text):
+        spans = sentence_spans(hit.chunk.text)
+        texts = [hit.chunk.text[a:b] for a, b in spans]
+        for (a, b), text, flagged in zip(spans, texts, flag_instructions(texts), strict=True):
+            if flagged or len(_WORD.findall(text)) < 3:
                 continue
             out.append(Candidate(hit, text, hit.chunk.start + a, hit.chunk.start + b))
     return out
