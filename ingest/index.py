@@ -25,6 +25,7 @@ from ingest.chunking import TokenCounter, TokenEncoder, chunk_tokens
 from ingest.dedup import DedupIndex, Match, decode, encode, keys, minhash
 from ingest.manifest import Manifest
 from ingest.memory import release_free_memory
+from ingest.normalize import ONLY_HTTP, has_scheme
 from ingest.pipeline import EmbedAhead, hint, prefetching, remember_tokens
 from ingest.recovery import sweep, unfinished, write_marker
 from ingest.report import (
@@ -49,7 +50,7 @@ DRAIN_STEP = 256  # chunks per write when the pending ones are drained at the en
 
 def origin_of(source: str) -> str:
     """The canonical name of a user-given source: absolute path, or the URL as given."""
-    if re.match(r"^https?://", source, re.I):
+    if has_scheme(source):
         return source.strip()
     return os.path.abspath(os.path.expanduser(source.strip()))
 
@@ -372,6 +373,9 @@ def _index_origin(
 ) -> None:
     """Load one source and reconcile the store with what it holds now."""
     store, dry_run = run.store, run.dry_run
+    if has_scheme(origin) and not _is_url(origin):
+        run.report.failed.append({"path": origin, "error": ONLY_HTTP})
+        return
     if not _is_url(origin) and not os.path.exists(origin):
         if manifest is not None and origin in manifest.sources:
             run.remove(before)  # the user deleted the source

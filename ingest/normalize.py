@@ -122,6 +122,14 @@ def is_url(value: str) -> bool:
     return value.strip().lower().startswith(("http://", "https://"))
 
 
+ONLY_HTTP = "only http(s) URLs are fetched"
+
+
+def has_scheme(value: str) -> bool:
+    """Return True when value starts like a URL of any scheme (`file://`, `ftp://`...)."""
+    return re.match(r"^[a-z][a-z0-9+.-]*://", value.strip(), re.I) is not None
+
+
 def source_of(url_or_path: str) -> str:
     """Return the domain of a URL (without "www.") or the file name of a path."""
     if is_url(url_or_path):

@@ -169,7 +169,12 @@ class App:
                 batch_chunks=768 if in_worker else 256,
                 encode_tokens=getattr(self.embeddings, "token_ids", None),
                 count_tokens=self.embeddings.count_tokens,  # type: ignore[attr-defined]
-                load=functools.partial(load, max_bytes=s.max_file_bytes, timeout=s.url_timeout),
+                load=functools.partial(
+                    load,
+                    max_bytes=s.max_file_bytes,
+                    timeout=s.url_timeout,
+                    allow_private=s.allow_private_urls,
+                ),
                 manifest=manifest,
                 chunk_tokens=s.chunk_tokens,
                 overlap_tokens=s.chunk_overlap_tokens,

@@ -95,11 +95,18 @@ class Settings(BaseSettings):
     # Ingest.
     max_file_bytes: int = 50 * 1024 * 1024
     url_timeout: float = 20.0
+    # URLs whose host has a loopback, private, link-local... address are refused (a server must
+    # not fetch its own network for its users: docs/security.md); true for intranet feeds.
+    allow_private_urls: bool = False
 
     # UI.
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""  # "user:password" turns on Gradio's login
+    # With auth: this many failed logins from one address within a minute lock it out (HTTP 429)
+    # for login_wait seconds, doubling with each lockout up to 5 minutes (docs/security.md).
+    login_attempts: int = Field(default=5, ge=1)
+    login_wait: float = Field(default=30.0, gt=0.0)
 
     @classmethod
     def settings_customise_sources(

@@ -8,10 +8,13 @@ links, no server-side rendering.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.app import App, quiet_environment
 from qa.ui_render import example_questions, library_rows, source_choices
+
+if TYPE_CHECKING:
+    from qa.login_throttle import LoginThrottle
 
 CSS = """
 #aq-sources .aq-card { border: 1px solid var(--border-color-primary); border-radius: 8px;
@@ -82,8 +85,20 @@ def theme() -> Any:
     )
 
 
-def serve(app: App, *, host: str, port: int, auth: str = "", block: bool = True) -> Any:
-    """Build, queue and start the app; returns the Blocks (call `.close()` when not blocking)."""
+def serve(
+    app: App,
+    *,
+    host: str,
+    port: int,
+    auth: str = "",
+    block: bool = True,
+    throttle: LoginThrottle | None = None,
+) -> Any:
+    """Build, queue and start the app; returns the Blocks (call `.close()` when not blocking).
+    With auth, failed logins are throttled per address (`throttle`, else from the settings)."""
+    from starlette.middleware import Middleware
+
+    from qa.login_throttle import LoginThrottle, LoginThrottleMiddleware
     from qa.ui_chat import PAGE_JS
 
     credentials = tuple(auth.split(":", 1)) if auth else None
@@ -91,6 +106,11 @@ def serve(app: App, *, host: str, port: int, auth: str = "", block: bool = True)
         from qa.errors import ConfigError
 
         raise ConfigError("auth must look like user:password")
+    middleware = []
+    if credentials is not None:
+        s = app.settings
+        throttle = throttle or LoginThrottle(attempts=s.login_attempts, wait=s.login_wait)
+        middleware.append(Middleware(LoginThrottleMiddleware, throttle=throttle))
     demo = build(app).queue(default_concurrency_limit=1)
     demo.launch(
         server_name=host,
@@ -106,6 +126,7 @@ def serve(app: App, *, host: str, port: int, auth: str = "", block: bool = True)
         theme=theme(),
         css=CSS,
         js=PAGE_JS,
+        app_kwargs={"middleware": middleware},
     )
     return demo
 

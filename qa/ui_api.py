@@ -15,7 +15,7 @@ from qa.render import hit_dict
 from qa.retrieve import Filters
 from qa.rewrite import Turn
 from qa.ui_chat import CHAT_QUEUE, to_date
-from qa.ui_library import LIBRARY_QUEUE, keep_uploads, parse_urls, remove_target
+from qa.ui_library import LIBRARY_QUEUE, index_uploads, parse_urls, remove_target
 
 
 def api_json(data: Any) -> Any:
@@ -81,7 +81,7 @@ def register_api(app: App) -> None:
             )
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
-        return [hit_dict(h) for h in hits]
+        return api_json([hit_dict(h) for h in hits])
 
     def articles() -> list[dict[str, Any]]:
         """The indexed articles (id, title, url, file_path, source, published, chunks)."""
@@ -92,14 +92,14 @@ def register_api(app: App) -> None:
     def index_urls(urls: list[str]) -> dict[str, Any]:
         """Fetch and index web pages or feeds; the same summary as `articleqa index --json`."""
         try:
-            return app.index(parse_urls(" ".join(urls))).to_dict()
+            return api_json(app.index(parse_urls(" ".join(urls))).to_dict())
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
 
     def reindex() -> dict[str, Any]:
         """Re-scan every indexed source; the same summary as `articleqa reindex --json`."""
         try:
-            return app.reindex().to_dict()
+            return api_json(app.reindex().to_dict())
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
 
@@ -113,7 +113,8 @@ def register_api(app: App) -> None:
 
     def index_files(paths: list[str] | None) -> dict[str, Any]:
         try:
-            return app.index(keep_uploads(app, paths or [])).to_dict()
+            report, _ = index_uploads(app, paths or [])
+            return api_json(report)
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
 

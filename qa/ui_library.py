@@ -6,6 +6,7 @@ for, or holds up, the chat.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,6 +39,33 @@ def keep_uploads(app: App, files: Sequence[str]) -> list[str]:
         shutil.copyfile(f, dest)
         kept.append(str(dest))
     return kept
+
+
+def drop_rejected(app: App, kept: Sequence[str], failed: Sequence[dict[str, str]]) -> list[str]:
+    """Delete the kept uploads that failed whole (an empty or unreadable file) and forget them
+    as sources, so re-index does not fail on them again; return their names."""
+    from ingest.index import origin_of
+
+    whole = {f["path"] for f in failed}
+    dropped = []
+    for path in kept:
+        if origin_of(path) not in whole:
+            continue
+        with contextlib.suppress(NotFoundError):  # never remembered, or already gone
+            app.remove(origin_of(path))
+        Path(path).unlink(missing_ok=True)
+        dropped.append(Path(path).name)
+    return dropped
+
+
+def index_uploads(
+    app: App, files: Sequence[str], **index_args: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """Keep and index uploaded files; the index summary and the names of rejected uploads
+    (deleted again: see drop_rejected)."""
+    kept = keep_uploads(app, files)
+    report = app.index(kept, **index_args).to_dict()
+    return report, drop_rejected(app, kept, report["failed"])
 
 
 def parse_urls(text: str) -> list[str]:
@@ -129,7 +157,7 @@ def build_library(
         label="Last run", lines=3, max_lines=12, interactive=False, elem_id="aq-summary"
     )
 
-    def indexing(sources: list[str], progress: Any) -> str:
+    def indexing(sources: list[str], progress: Any, uploads: bool = False) -> str:
         def tick(p: IndexProgress) -> None:
             # Known total (files, feeds): a bar of articles read; otherwise a counter. Chunks
             # are embedded in batches, so the last batch is still embedding at 100% read.
@@ -143,19 +171,25 @@ def build_library(
             progress(None, desc=message)
 
         progress(0, desc="reading")
+        dropped: list[str] = []
         try:
-            if sources:
-                report = app.index(sources, progress=tick, on_wait=waiting)
+            if uploads:
+                report, dropped = index_uploads(app, sources, progress=tick, on_wait=waiting)
+            elif sources:
+                report = app.index(sources, progress=tick, on_wait=waiting).to_dict()
             else:
-                report = app.reindex(progress=tick, on_wait=waiting)
+                report = app.reindex(progress=tick, on_wait=waiting).to_dict()
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
-        return report_text(report.to_dict())
+        text = report_text(report)
+        if dropped:
+            text += "\nnot kept (nothing could be indexed from them): " + ", ".join(dropped)
+        return text
 
     def add_files(paths: list[str] | None, progress: Any = gr.Progress()) -> list[Any]:  # noqa: B008
         if not paths:
             return [gr.skip(), None, *refresh()]
-        text = indexing(keep_uploads(app, paths), progress)
+        text = indexing(paths, progress, uploads=True)
         return [text, None, *refresh()]
 
     def add_web(text: str, progress: Any = gr.Progress()) -> list[Any]:  # noqa: B008

@@ -255,7 +255,8 @@ def feed_server() -> Iterator[tuple[str, dict[str, str]]]:
         server.server_close()
 
 
-def test_feed_url_reindex_adds_only_new_entries(aq, feed_server) -> None:
+def test_feed_url_reindex_adds_only_new_entries(aq, feed_server, monkeypatch) -> None:
+    monkeypatch.setenv("ARTICLEQA_ALLOW_PRIVATE_URLS", "true")  # the server is on loopback
     url, state = feed_server
     state["body"] = feed([2, 1])
     assert aq("index", url, "--json")["added"] == 2

@@ -87,6 +87,33 @@ def test_index_urls_takes_urls_only(client) -> None:
         client.predict(["/etc/passwd"], api_name="/index_urls")
 
 
+def test_a_rejected_upload_is_reported_and_deleted(client, api_app: App, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-note.txt"
+    empty.write_text("")
+    report = client.predict([gradio_client.handle_file(str(empty))], api_name="/index_files")
+    assert report["added"] == 0
+    [failure] = report["failed"]  # a path key here made gradio_client fail with HTTP 403
+    assert failure["file_path"].endswith("empty-note.txt") and failure["error"] == "empty file"
+    assert not (api_app.settings.data_dir / "uploads" / "empty-note.txt").exists()
+    assert not [s for s in api_app.manifest().failed_sources() if "empty-note" in str(s)]
+    again = client.predict(api_name="/reindex")
+    assert not [f for f in again["failed"] if "empty-note" in f["file_path"]]
+
+
+def test_index_urls_reports_a_refused_url(client) -> None:
+    url = "http://127.0.0.1:9/feed.xml"
+    report = client.predict([url], api_name="/index_urls")
+    assert report["added"] == 0
+    assert report["failed"] == [
+        {
+            "file_path": url,
+            "error": "127.0.0.1 is a loopback address; "
+            "set ARTICLEQA_ALLOW_PRIVATE_URLS=true to allow private addresses",
+        }
+    ]
+    assert client.predict(url, api_name="/remove") == {"removed": 0}
+
+
 def test_login_is_required_when_auth_is_set(api_app: App) -> None:
     with served(api_app, auth="reader:s3cret") as u:
         with pytest.raises(Exception):  # noqa: B017 - the client raises a plain ValueError

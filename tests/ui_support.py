@@ -42,12 +42,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(app: App, auth: str = "") -> Iterator[str]:
+def served(app: App, auth: str = "", throttle: Any = None) -> Iterator[str]:
     """The app's UI served in this process; yields its URL and closes it afterwards."""
     from qa.ui import serve
 
     port = free_port()
-    demo = serve(app, host="127.0.0.1", port=port, auth=auth, block=False)
+    demo = serve(app, host="127.0.0.1", port=port, auth=auth, block=False, throttle=throttle)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 from ingest.loaders.articles import article_id
 from ingest.loaders.files import SUPPORTED_SUFFIXES, load_file, walk
 from ingest.loaders.web import url_articles
-from ingest.normalize import is_url
+from ingest.normalize import ONLY_HTTP, has_scheme, is_url
 from qa.errors import LoadError
 from qa.types import Article
 
@@ -46,21 +46,32 @@ def _files(root: Path, *, max_bytes: int) -> Iterator[Article | LoadError]:
 
 
 def load(
-    source: str, *, max_bytes: int = 50 * 1024 * 1024, timeout: float = 20.0
+    source: str,
+    *,
+    max_bytes: int = 50 * 1024 * 1024,
+    timeout: float = 20.0,
+    allow_private: bool = False,
 ) -> Iterator[Article | LoadError]:
     """Yield one Article per article in a file, folder or http(s) URL, one LoadError per failure.
 
     Never raises for bad input. Files read whole (text, HTML, JSON, feeds) and URL responses are
     capped at max_bytes; CSV and JSONL files (also gzipped) are streamed row by row, uncapped.
     A record that fails inside a good file is reported as "{file}:{n}" (n: line for JSONL/CSV,
-    record number for JSON lists and feed entries).
+    record number for JSON lists and feed entries). URLs at non-public addresses are refused
+    unless allow_private (ingest.loaders.netguard).
     """
     source = source.strip()
     if not source:
         yield LoadError(source, "empty source")
         return
     if is_url(source):
-        yield from _guarded(url_articles(source, max_bytes=max_bytes, timeout=timeout), source)
+        articles = url_articles(
+            source, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private
+        )
+        yield from _guarded(articles, source)
+        return
+    if has_scheme(source):
+        yield LoadError(source, ONLY_HTTP)
         return
     # Absolute, but symlinks kept: paths and ids match the index's origins, so each source
     # owns its articles even when two sources reach the same file.
