@@ -265,10 +265,16 @@ def find_time_range(question: str, anchor: date) -> TimeRange | None:
 
 
 # -- publication or event ------------------------------------------------------------------
+# News words right next to a date make it a publication date ("news in March", "March 2017
+# headlines"); not "report" (a jobs report is a document with a date of its own) nor "press
+# conference".
 _NEWS = (
-    r"(?:news|articles?|reports?|stories|story|headlines?|coverage|press|media|"
-    r"(?:news)?papers?|outlets?|journalists?|reporters?)"
+    r"(?:news|articles?|reports|stories|story|headlines?|coverage|(?:news)?papers?|"
+    r"press(?!\s+(?:conferences?|releases?|briefings?|secretary)))"
 )
+# Who reports, as the subject of "say", "write"...: also people and outlets, never next to a
+# date ("journalists in 2016 were jailed" is about 2016).
+_SOURCE = r"(?:" + _NEWS + r"|report|media|outlets?|journalists?|reporters?)"
 _SAY = (
     r"(?:say|says|said|write|writes|wrote|written|report|reports|reported|cover|covers|"
     r"covered|mention|mentions|mentioned|publish|published|claim|claimed)"
@@ -297,7 +303,7 @@ _CUES: list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]] = [
     # reporting verb ("What did Trump say on 26 January" is about what he said then).
     (
         "reporting verb before",
-        re.compile(r"\b" + _NEWS + r"\s+(?:\w+\s+)?" + _SAY + r"\b[^.?!;]{0,60}$", re.I),
+        re.compile(r"\b" + _SOURCE + r"\s+(?:\w+\s+)?" + _SAY + r"\b[^.?!;]{0,60}$", re.I),
         None,
     ),
     # "What did Reuters write about Uber in March?": a journalist's verb, whoever the subject.
@@ -319,7 +325,7 @@ _CUES: list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]] = [
     (
         "reporting verb after",
         re.compile(r"^\s*$"),  # the phrase opens the question: "In March, what did ... say"
-        re.compile(r"^\s*,[^.?!;]{0,60}\b" + _NEWS + r"\s+(?:\w+\s+)?" + _SAY + r"\b", re.I),
+        re.compile(r"^\s*,[^.?!;]{0,60}\b" + _SOURCE + r"\s+(?:\w+\s+)?" + _SAY + r"\b", re.I),
     ),
 ]
 

@@ -135,6 +135,9 @@ def test_publication_time_words(question: str, phrase: str) -> None:
         "What did Trump say about Mexico on 26 January?",  # what he said then, not coverage
         "How did oil prices change last year?",  # a year back is the event's time
         "The reef lost 67 percent of its corals in 2016, prompting some media to claim it dead.",
+        "How many journalists in 2016 were jailed?",
+        "What did Trump say at his February 16 press conference?",
+        "What did the February 2017 report on jobs show?",
     ],
 )
 def test_event_time_words_are_not_windows(question: str) -> None:
