@@ -392,11 +392,9 @@ def describe(since: date | None, until: date | None) -> str:
         if since.day == 1 and until == _month_end(since.year, since.month):
             return f"in {calendar.month_name[since.month]} {since.year}"
         if (since.month, since.day, until.month, until.day) == (1, 1, 12, 31):
-            return (
-                f"in {since.year}"
-                if since.year == until.year
-                else (f"between {since.year} and {until.year}")
-            )
+            if since.year == until.year:
+                return f"in {since.year}"
+            return f"between {since.year} and {until.year}"
         return f"between {day_text(since)} and {day_text(until)}"
     if since:
         return "since " + day_text(since)
