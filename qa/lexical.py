@@ -71,6 +71,7 @@ class LexicalIndex:
         self.position = {cid: i for i, cid in enumerate(ids)}
         dated = self.days[self.days > 0]
         self._span = (int(dated.min()), int(dated.max())) if dated.size else (0, 0)
+        self._articles: np.ndarray | None = None  # an article number per chunk, when asked
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -123,6 +124,14 @@ class LexicalIndex:
         if keep_undated and (since_day or until_day):
             dated |= self.days == 0
         return (ok & dated).astype(np.float32)
+
+    def article_count(self, mask: np.ndarray | None = None) -> int:
+        """How many articles have a chunk where `mask` is set (every article when None)."""
+        if self._articles is None:  # numbered once per loaded index, on the first count
+            ids = np.asarray(self.meta.get("article_id") or [], dtype=str)
+            self._articles = np.unique(ids, return_inverse=True)[1].reshape(-1)
+        codes = self._articles if mask is None else self._articles[mask > 0]
+        return int(np.unique(codes).size)
 
     def date_span(self) -> tuple[int, int]:
         """(oldest, newest) publish day of the dated chunks, (0, 0) when none is dated."""

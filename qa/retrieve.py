@@ -31,6 +31,7 @@ from qa.lexical import (
 )
 from qa.postings import Postings
 from qa.store import Store, chunk_from, published_day
+from qa.timewords import TimeWindow, find_publication_range, window_note
 from qa.types import Hit
 
 if TYPE_CHECKING:
@@ -269,29 +270,88 @@ class Retriever:
     def resolve_time_words(
         self, query: str, filters: Filters, index: LexicalIndex | None = None
     ) -> tuple[str, Filters]:
-        """Turn "last week" / "in March 2017" into a date filter; return the rest of the
-        query and the narrowed filters (unchanged when the words fall outside the index's
-        dates: then they tell when something happened, not when it was reported)."""
-        from qa.timewords import find_time_range
+        """The query without its publication-time words and the filters they narrow (both
+        unchanged when there are none, or when no article was published in the window)."""
+        query, filters, _ = self.resolve_window(query, filters, index)
+        return query, filters
 
-        first, last = (index or self.lexical_index()).date_span()
-        if not last:
-            return query, filters
-        span = (_day(first), _day(last))
-        found = find_time_range(query, anchor=span[1])
-        if found is None or not found.overlaps(*span):
-            return query, filters
-        return found.strip(query) or query, filters.narrowed(found.since, found.until)
+    def resolve_window(
+        self, query: str, filters: Filters, index: LexicalIndex | None = None
+    ) -> tuple[str, Filters, TimeWindow | None]:
+        """Publication-time words ("last week", "articles from March") -> the query to search,
+        the filters to search with, and the window for the user (None when there are none).
+
+        A window that holds no article (after the user's own filters) is not applied: the
+        search runs as if the words were not there and the window's note says which dates the
+        index does hold. Event dates ("fell in 2016") are not windows: they stay in the query.
+        """
+        index = index or self.lexical_index()
+        first, last = index.date_span()
+        found = find_publication_range(query, _day(last) if last else date.today())
+        if found is None:
+            return query, filters, None
+        narrowed = filters.narrowed(found.since, found.until)
+        # Undated articles pass a guessed window but were not published in it: not counted.
+        articles = index.article_count(replace(narrowed, keep_undated=False).mask(index))
+        window = TimeWindow(
+            text=found.phrase,
+            since=found.since.isoformat() if found.since else "",
+            until=found.until.isoformat() if found.until else "",
+            articles=articles,
+            applied=articles > 0,
+            note=self._window_note(found.since, found.until, articles, filters, index),
+        )
+        if not articles:
+            return query, filters, window
+        return found.strip(query) or query, narrowed, window
+
+    def _window_note(
+        self,
+        since: date | None,
+        until: date | None,
+        articles: int,
+        filters: Filters,
+        index: LexicalIndex,
+    ) -> str:
+        """The window's note, with the publish days nearest to it among the articles the
+        user's filters allow."""
+        days = index.days
+        allowed = filters.mask(index)
+        days = days[(days > 0) & (allowed > 0)] if allowed is not None else days[days > 0]
+        if not days.size:
+            return window_note(since, until, articles, oldest=None, newest=None)
+        lo = published_day(since.isoformat()) if since else 0
+        hi = published_day(until.isoformat()) if until else 0
+        earlier = days[days < lo] if lo else days[:0]
+        later = days[days > hi] if hi else days[:0]
+        return window_note(
+            since,
+            until,
+            articles,
+            oldest=_day(int(days.min())),
+            newest=_day(int(days.max())),
+            before=_day(int(earlier.max())) if earlier.size else None,
+            after=_day(int(later.min())) if later.size else None,
+            filtered=bool(filters),
+        )
 
     def search(self, query: str, *, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """Top-k diversified hits; each hit's meta has `cosine` (dense similarity to query)."""
+        return self.search_in_window(query, k=k, filters=filters)[0]
+
+    def search_in_window(
+        self, query: str, *, k: int = 5, filters: Filters | None = None
+    ) -> tuple[list[Hit], TimeWindow | None]:
+        """Top-k hits as `search`, and the publication window the question's words asked for
+        (None when they ask for none, or time words are off)."""
         filters = filters or Filters()
         # The BM25 index is also the in-memory copy of every chunk's filter fields.
         index = self.lexical_index()
         if not len(index):
-            return []
+            return [], None
+        window = None
         if self.time_words:
-            query, filters = self.resolve_time_words(query, filters, index)
+            query, filters, window = self.resolve_window(query, filters, index)
         mask = filters.mask(index)
         qvec = self.embeddings.embed_query(query)
         dense = self._dense(qvec, index, mask, filters, k) if self.use_dense else []
@@ -308,7 +368,7 @@ class Retriever:
             [c for c, _ in dense], [c for c, _ in lexical if c in cosine], cosine, bm25
         )
         ranked = sorted(fused, key=lambda c: -fused[c])
-        return self._diversified(ranked, fused, cosine, k)
+        return self._diversified(ranked, fused, cosine, k), window
 
     def _dense(
         self,

@@ -4,8 +4,14 @@ Relative words are resolved against an anchor day that the caller chooses; retri
 newest article date in the index, not the clock, so that "last week" over an archive means the
 archive's last week (over a live feed the two are the same). Words are matched conservatively:
 "the last name", "the last three minutes of the game" or "in the year 2000" are not time
-filters, and a caller should ignore a range that falls outside the dates it holds (the question
-then talks about when something happened, not when it was reported).
+filters.
+
+Only words about PUBLICATION time may filter (`is_publication`): relative days, weeks and
+months ("last week", "yesterday", "recently") and dates tied to reporting ("articles from
+March", "published in 2016", "what did the reports say in March 2017"). A date of the event
+asked about ("how much did trade fall in 2016", "what happened on 5 March at the summit")
+is not a filter: reports of an event come out days or months later, so the date stays in the
+query text, where BM25 gives a natural boost to articles naming it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 MONTHS = {
     name: n
@@ -40,6 +47,11 @@ _NUMBERS = {
     "few": 3,
     "couple of": 2,
 }
+# "recent news", "recently", "the latest on": a rolling window this many days long, ending at
+# the anchor (a judgment, not a measurement: looser than "this week", tighter than a month).
+RECENT_DAYS = 14
+# A window holding fewer articles than this gets a note for the user.
+FEW_ARTICLES = 3
 _COUNT = r"(?P<n>\d{1,3}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")"
 # "since", "after", "before", "until" turn a period into an open range.
 _BOUND = r"(?:(?P<bound>since|after|before|until|till|from)\s+)?"
@@ -54,6 +66,9 @@ class TimeRange:
     phrase: str  # the matched words, as written
     start: int  # character offsets of the phrase in the question
     end: int
+    # For relative words the unit they count in ("day", "week", "month", "year" or "recent");
+    # "" for dates written out.
+    relative: str = ""
 
     def overlaps(self, first: date, last: date) -> bool:
         """True when the range shares at least one day with [first, last]."""
@@ -76,9 +91,10 @@ def _week_start(day: date) -> date:
 
 
 def _bounded(bound: str | None, since: date, until: date) -> tuple[date | None, date | None]:
-    """Apply "since/after/before/until X" to the period [since, until] of X."""
+    """Apply "since/after/before/until X" to the period [since, until] of X ("from X" is X
+    itself: "articles from March" are March's)."""
     match bound:
-        case "since" | "from":
+        case "since":
             return since, None
         case "after":
             return until + timedelta(days=1), None
@@ -96,6 +112,8 @@ def _count(word: str) -> int:
 def _relative(m: re.Match[str], anchor: date) -> tuple[date | None, date | None]:
     g = m.groupdict()
     word = m.group(0).lower()
+    if g.get("recent"):  # "recent news", "recently", "the latest on"
+        return anchor - timedelta(days=RECENT_DAYS - 1), anchor
     if g.get("n"):  # "past 3 days", "last two weeks", "in the last 10 days", "3 days ago"
         n = _count(g["n"].lower())
         days = n * _UNITS[g["unit"].lower()]
@@ -159,6 +177,12 @@ _RELATIVE = [
         re.I,
     ),
     re.compile(r"\b(?P<when>today|yesterday)\b(?!'s)", re.I),
+    re.compile(
+        r"\b(?P<recent>(?:the\s+)?(?:latest|most\s+recent|recent)\s+(?:news|articles|reports|"
+        r"stories|headlines|coverage|developments|updates)|recently|lately|"
+        r"the\s+latest(?=\s+(?:on|about|from|in)\b))\b",
+        re.I,
+    ),
 ]
 _ABSOLUTE = [
     # "on March 5, 2017", "March 5th 2017", "since 5 March 2017"
@@ -208,16 +232,14 @@ def _plausible(m: re.Match[str]) -> bool:
     return bool(re.match(r"(?i)(?:in|during|since|after|before|until|till|from)\s", m.group(0)))
 
 
-def find_time_range(question: str, anchor: date) -> TimeRange | None:
-    """The first time expression in the question as a day range, or None."""
-    best: tuple[int, TimeRange] | None = None
+def find_time_ranges(question: str, anchor: date) -> list[TimeRange]:
+    """Every time expression in the question as a day range, in order, none overlapping."""
+    found: list[TimeRange] = []
     for pattern in _RELATIVE:
         for m in pattern.finditer(question):
             since, until = _relative(m, anchor)
-            found = TimeRange(since, until, m.group(0), m.start(), m.end())
-            if best is None or m.start() < best[0]:
-                best = (m.start(), found)
-            break
+            unit = "recent" if m.groupdict().get("recent") else m.groupdict().get("unit") or "day"
+            found.append(TimeRange(since, until, m.group(0), m.start(), m.end(), unit.lower()))
     for pattern in _ABSOLUTE:
         for m in pattern.finditer(question):
             if not _plausible(m):
@@ -226,13 +248,197 @@ def find_time_range(question: str, anchor: date) -> TimeRange | None:
             if period is None:
                 continue
             since, until = _bounded((m.groupdict().get("bound") or "").lower() or None, *period)
-            found = TimeRange(since, until, m.group(0), m.start(), m.end())
-            # At one position the longer match wins ("on March 5, 2017" over "March").
-            if (
-                best is None
-                or m.start() < best[0]
-                or (m.start() == best[0] and len(m.group(0)) > len(best[1].phrase))
-            ):
-                best = (m.start(), found)
-            break
-    return best[1] if best else None
+            found.append(TimeRange(since, until, m.group(0), m.start(), m.end()))
+    # At one position the longer match wins ("on March 5, 2017" over "March").
+    found.sort(key=lambda r: (r.start, -(r.end - r.start)))
+    kept: list[TimeRange] = []
+    for r in found:
+        if not kept or r.start >= kept[-1].end:
+            kept.append(r)
+    return kept
+
+
+def find_time_range(question: str, anchor: date) -> TimeRange | None:
+    """The first time expression in the question as a day range, or None."""
+    found = find_time_ranges(question, anchor)
+    return found[0] if found else None
+
+
+# -- publication or event ------------------------------------------------------------------
+# News words right next to a date make it a publication date ("news in March", "March 2017
+# headlines"); not "report" (a jobs report is a document with a date of its own) nor "press
+# conference".
+_NEWS = (
+    r"(?:news|articles?|reports|stories|story|headlines?|coverage|(?:news)?papers?|"
+    r"press(?!\s+(?:conferences?|releases?|briefings?|secretary)))"
+)
+# Who reports, as the subject of "say", "write"...: also people and outlets, never next to a
+# date ("journalists in 2016 were jailed" is about 2016).
+_SOURCE = r"(?:" + _NEWS + r"|report|media|outlets?|journalists?|reporters?)"
+_SAY = (
+    r"(?:say|says|said|write|writes|wrote|written|report|reports|reported|cover|covers|"
+    r"covered|mention|mentions|mentioned|publish|published|claim|claimed)"
+)
+# Each cue is (what it means, a pattern over the words before the phrase, one over the words
+# after it); a phrase is about publication time when any cue matches (either side may be None).
+_CUES: list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]] = [
+    # "articles from March", "news in March 2017", "stories since Feb 10",
+    # "articles that were published in 2016"
+    (
+        "news word before",
+        re.compile(
+            r"\b" + _NEWS + r"(?:\s+(?:that|which)\s+(?:were|was)|\s+(?:were|was))?"
+            r"(?:\s+(?:published|posted|dated|printed|written|filed|run))?\s*$",
+            re.I,
+        ),
+        None,
+    ),
+    # "What was reported on 5 March?", "published in 2016"
+    (
+        "publishing verb before",
+        re.compile(r"\b(?:published|posted|dated|printed|(?:was|were|been)\s+reported)\s*$", re.I),
+        None,
+    ),
+    # "What did the articles say about Trump in March 2017?": a news word as the subject of a
+    # reporting verb ("What did Trump say on 26 January" is about what he said then).
+    (
+        "reporting verb before",
+        re.compile(r"\b" + _SOURCE + r"\s+(?:\w+\s+)?" + _SAY + r"\b[^.?!;]{0,60}$", re.I),
+        None,
+    ),
+    # "What did Reuters write about Uber in March?": a journalist's verb, whoever the subject.
+    (
+        "journalism verb before",
+        re.compile(
+            r"\b(?:did|do|does|has|have)\s+[\w.'&-]+(?:\s+[\w.'&-]+){0,2}\s+"
+            r"(?:report|write|publish|cover)\b[^.?!;]{0,60}$",
+            re.I,
+        ),
+        None,
+    ),
+    # "March 2017 news", "this week's headlines", "In March 2017, what did the news say"
+    (
+        "news word after",
+        None,
+        re.compile(r"^(?:'s)?\s*" + _NEWS + r"\b", re.I),
+    ),
+    (
+        "reporting verb after",
+        re.compile(r"^\s*$"),  # the phrase opens the question: "In March, what did ... say"
+        re.compile(r"^\s*,[^.?!;]{0,60}\b" + _SOURCE + r"\s+(?:\w+\s+)?" + _SAY + r"\b", re.I),
+    ),
+]
+
+
+def publication_cue(question: str, found: TimeRange) -> str:
+    """What in the question says the phrase is about publication time ("" when nothing does)."""
+    if found.relative in ("day", "week", "month", "recent"):
+        return "relative " + found.relative  # news talk: "last week" is when it was reported
+    before, after = question[: found.start], question[found.end :]
+    for name, pre, post in _CUES:
+        if (pre is None or pre.search(before)) and (post is None or post.search(after)):
+            return name
+    return ""
+
+
+def is_publication(question: str, found: TimeRange) -> bool:
+    """True when the phrase says when articles were published, not when the event happened
+    ("last year" and written-out dates need a reporting word: "how much did trade fall in
+    2016" asks about 2016, it does not ask for articles of 2016)."""
+    return bool(publication_cue(question, found))
+
+
+def find_publication_range(question: str, anchor: date) -> TimeRange | None:
+    """The first time phrase in the question that is about publication time, or None."""
+    for found in find_time_ranges(question, anchor):
+        if is_publication(question, found):
+            return found
+    return None
+
+
+# -- the window a search used, for the user ------------------------------------------------
+@dataclass(frozen=True)
+class TimeWindow:
+    """The publication window a question's words asked for, and what the index held in it."""
+
+    text: str  # the phrase as written in the question
+    since: str  # ISO date or ""
+    until: str  # ISO date or ""
+    articles: int  # indexed articles published in the window (after the user's own filters)
+    applied: bool  # True when the search was filtered by it
+    note: str = ""  # for the user: an empty or thin window, and the dates nearest to it
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields an answer's JSON carries."""
+        return {
+            "text": self.text,
+            "since": self.since,
+            "until": self.until,
+            "articles": self.articles,
+            "applied": self.applied,
+        }
+
+
+def day_text(d: date) -> str:
+    """A date as the notes write it: "7 Feb 2017"."""
+    return f"{d.day} {calendar.month_abbr[d.month]} {d.year}"
+
+
+def describe(since: date | None, until: date | None) -> str:
+    """A day range in words: "in March 2017", "on 5 Mar 2017", "since 10 Feb 2017"."""
+    if since and until:
+        if since == until:
+            return "on " + day_text(since)
+        if since.day == 1 and until == _month_end(since.year, since.month):
+            return f"in {calendar.month_name[since.month]} {since.year}"
+        if (since.month, since.day, until.month, until.day) == (1, 1, 12, 31):
+            if since.year == until.year:
+                return f"in {since.year}"
+            return f"between {since.year} and {until.year}"
+        return f"between {day_text(since)} and {day_text(until)}"
+    if since:
+        return "since " + day_text(since)
+    if until:
+        return "until " + day_text(until)
+    return "at any time"
+
+
+def window_note(
+    since: date | None,
+    until: date | None,
+    articles: int,
+    *,
+    oldest: date | None,
+    newest: date | None,
+    before: date | None = None,
+    after: date | None = None,
+    filtered: bool = False,
+) -> str:
+    """The note for a window: why it was not applied (no article in it, and the dates
+    nearest to it) or that it held few articles; "" when there is nothing to say.
+
+    `oldest`/`newest` are the dated articles' span, `before`/`after` the nearest publish days
+    outside the window, all among the articles the user's own filters allow (`filtered`)."""
+    what = "article matching your filters" if filtered else "article"
+    when = describe(since, until)
+    if articles >= FEW_ARTICLES:
+        return ""
+    if articles:
+        if articles == 1:
+            return f"only 1 article was published {when}; the search was limited to it"
+        return f"only {articles} articles were published {when}; the search was limited to them"
+    if newest is None or oldest is None:
+        return f"no {what} has a publish date; the search was not limited by date"
+    if after is not None and before is None:  # the window is before every article
+        return (
+            f"no {what} was published {when}; the oldest is from {day_text(oldest)}, "
+            f"the newest from {day_text(newest)}"
+        )
+    if before is not None and after is None:  # the window is after every article
+        return f"no {what} was published {when}; the newest is from {day_text(newest)}"
+    if before is not None and after is not None:
+        return (
+            f"no {what} was published {when}; the nearest are from {day_text(before)} "
+            f"and {day_text(after)}"
+        )
+    return f"no {what} was published {when}"
