@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import ConfigError
-from qa.rewrite import Turn, standalone_question
+from qa.rewrite import Turn, follow_up
 from qa.settings import Settings
 from qa.types import Answer, Article
 
@@ -35,6 +35,7 @@ class Task:
     gold: tuple[str, ...]
     reference: str
     answerable: str  # ANSWERABLE, PARTIAL, UNDERSPECIFIED or UNANSWERABLE
+    multi_turn: str = ""  # Follow-up, Clarification or N/A (not a follow-up)
 
 
 @dataclass
@@ -53,6 +54,14 @@ class MtragReport:
     verified_sentences: int = 0
     answer_p50_s: float = 0.0
     min_relevance: float = 0.0
+    # Rewriting by the tasks' "Multi-Turn" label (turns with a conversation before them):
+    # N/A turns should be left as asked, follow-ups rewritten.
+    na_turns: int = 0
+    na_kept: int = 0
+    follow_up_turns: int = 0
+    follow_up_rewritten: int = 0
+    clarification_turns: int = 0
+    clarification_rewritten: int = 0
     backend: str = ""
     signals: list[tuple[float, bool]] = field(default_factory=list, repr=False)
 
@@ -91,6 +100,7 @@ def load_mtrag(path: Path) -> tuple[list[Task], dict[str, str]]:
                     gold=tuple(str(c["document_id"]) for c in row.get("contexts") or []),
                     reference=str(targets[0].get("text", "")),
                     answerable=str((row.get("answerability") or ["ANSWERABLE"])[0]),
+                    multi_turn=str((row.get("Multi-Turn") or [""])[0]),
                 )
             )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
@@ -148,14 +158,15 @@ def run_mtrag_eval(
         f1s: list[float] = []
         times: list[float] = []
         for n, task in enumerate(tasks, 1):
+            resolved = follow_up(task.question, task.history)
+            if task.history:
+                _count_rewrite(report, task.multi_turn, resolved.kind != "standalone")
             if task.gold:
                 with_gold += 1
                 plain += _recall(app, task.question, task.gold, doc_of, settings.k)
-                query = standalone_question(task.question, task.history)
-                rewritten += _recall(app, query, task.gold, doc_of, settings.k)
-            query = standalone_question(task.question, task.history)
-            hits = app.retriever.search(query, k=settings.k)
-            signal = rank_sentences(query, hits, app.embeddings).best
+                rewritten += _recall(app, resolved.retrieval, task.gold, doc_of, settings.k)
+            hits = app.retriever.search(resolved.retrieval, k=settings.k)
+            signal = rank_sentences(resolved.ranking, hits, app.embeddings).best
             is_unanswerable = task.answerable == "UNANSWERABLE"
             report.signals.append((signal, is_unanswerable))
             unanswerable += is_unanswerable
@@ -196,6 +207,18 @@ def run_mtrag_eval(
     times.sort()
     report.answer_p50_s = times[len(times) // 2] if times else 0.0
     return report
+
+
+def _count_rewrite(report: MtragReport, label: str, rewritten: bool) -> None:
+    if label == "N/A":
+        report.na_turns += 1
+        report.na_kept += not rewritten
+    elif label == "Follow-up":
+        report.follow_up_turns += 1
+        report.follow_up_rewritten += rewritten
+    elif label == "Clarification":
+        report.clarification_turns += 1
+        report.clarification_rewritten += rewritten
 
 
 def _index_progress(progress: Progress | None, total: int) -> Callable[[Any], None] | None:
