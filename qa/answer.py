@@ -26,7 +26,7 @@ from qa.errors import ArticleQAError, BackendError
 from qa.facts import proper_names
 from qa.prompts import render
 from qa.retrieve import Filters, Retriever
-from qa.rewrite import Turn, standalone_question
+from qa.rewrite import Turn, follow_up
 from qa.types import Answer, Citation, Hit
 from qa.verify import (
     Candidate,
@@ -71,11 +71,23 @@ def stream_answer(
     quotes: int = 4,
 ) -> Iterator[str | Answer]:
     """Yield the model's tokens as they come, then the final verified Answer (last item)."""
-    query = standalone_question(question, history)
-    hits = retriever.search(query, k=k, filters=filters)
-    r = rank_sentences(query, hits, retriever.embeddings)
+    resolved = follow_up(question, history)
+    query = resolved.retrieval
+    hits, window = retriever.search_in_window(query, k=k, filters=filters)
+    # A follow-up's sentences are ranked by the question asked (plus the name it refers to),
+    # not by the previous question that retrieval needed.
+    r = rank_sentences(resolved.ranking, hits, retriever.embeddings)
+    window_notes = [window.note] if window and window.note else []
     if not r.cands or r.best < min_relevance:
-        yield Answer(question, NOT_FOUND, False, standalone_question=query, closest=tuple(hits))
+        yield Answer(
+            question,
+            NOT_FOUND,
+            False,
+            standalone_question=query,
+            notes=tuple(window_notes),
+            closest=tuple(hits),
+            time_window=window,
+        )
         return
     cands, cv, relevance, ranked = r.cands, r.vectors, r.relevance, r.order
 
@@ -84,9 +96,11 @@ def stream_answer(
         for token in _draft(llm, query, hits, [cands[i] for i in ranked[:quotes]], context):
             draft += token
             yield token
-    checked = _verify(draft, query, r, retriever.embeddings.embed_documents)
+    checked = _verify(draft, resolved.ranking, r, retriever.embeddings.embed_documents)
     supports = checked.kept
-    notes = [f"removed from the model's answer ({why}): “{text}”" for text, why in checked.removed]
+    notes = window_notes + [
+        f"removed from the model's answer ({why}): “{text}”" for text, why in checked.removed
+    ]
     if llm is not None and not supports:
         notes.append("the model's answer could not be verified; quoting the articles instead")
     conflict = find_conflict(cands, cv, relevance, ranked)
@@ -96,7 +110,8 @@ def stream_answer(
             _Support(c.text, c, float(relevance[cands.index(c)]), quoted=True) for c in conflict
         ]
     else:
-        evidence = _evidence(supports, cands, relevance, ranked, frozenset(content_terms(query)))
+        asked = frozenset(content_terms(resolved.ranking))
+        evidence = _evidence(supports, cands, relevance, ranked, asked)
     parts = _lead_short(supports, evidence, keep_evidence_last=bool(conflict))
     composed = _compose(question, query, parts, notes, disagree=bool(conflict))
     drafted = len(supports) + len(checked.removed)

@@ -176,14 +176,23 @@ def _mismatch(
         # to "Hulu") and next to some of the same words ("Europe" of "immigrants from Europe"
         # is not the "Europe" of a claim about the population).
         if not any(
-            (not name.before or m.before == name.before)
-            and (m.around & name.around or not name.around)
-            for m in seen
+            (not name.before or m.before == name.before) and _same_role(name, m) for m in seen
         ):
             return f"name {name.word} not in evidence"
     if polarity_differs(sentence, _closest_sentence(sentence, text)):
         return "negation differs"
     return None
+
+
+def _same_role(claim: Mention, evidence: Mention) -> bool:
+    """The name is next to some of the same words: an ordinary word or a part of its own
+    compound, or two words of any kind (one, when either side has no more to offer).
+    Another name alone ("Iran" next to both Trump and Khamenei) does not say who did it."""
+    if not claim.around:
+        return True
+    shared = len(claim.around & evidence.around)
+    needed = min(2 if claim.plain else 1, len(evidence.around))
+    return bool(claim.plain & evidence.plain) or shared >= max(needed, 1)
 
 
 def _sentence_mentions(text: str) -> list[Mention]:

@@ -69,12 +69,12 @@ def _number_matches(text: str, unscaled: bool) -> list[tuple[re.Match[str], floa
     return out
 
 
-def _ordered_terms_back(text: str, most: int = 0) -> list[str]:
+def _ordered_terms_back(text: str, most: int = 0, *, caps: bool = True) -> list[str]:
     most = most or NUMBER_CONTEXT
     terms: list[str] = []
     for word in reversed(re.findall(r"[\w'’-]+", text)):
         t = content_terms(word)
-        if t and not any(c.isdigit() for c in word):
+        if t and not any(c.isdigit() for c in word) and (caps or not word[:1].isupper()):
             terms.insert(0, next(iter(t)))
         if len(terms) >= most:
             break
@@ -123,6 +123,17 @@ class Mention:
     key: str  # as compared (name_key)
     before: str  # key of the capitalized word right before it, "" if none
     around: frozenset[str]  # content terms either side
+    plain: frozenset[str]  # the same without other names' words
+
+
+# Long and short forms of the names most often written both ways.
+_ALIASES = {
+    "United States": "US",
+    "United Kingdom": "UK",
+    "United Nations": "UN",
+    "European Union": "EU",
+}
+_ALIAS = re.compile(r"\b(?:" + "|".join(_ALIASES) + r")\b")
 
 
 def name_mentions(sentence: str, proper: Collection[str] | None = None) -> list[Mention]:
@@ -132,8 +143,10 @@ def name_mentions(sentence: str, proper: Collection[str] | None = None) -> list[
     with a capital, and "Additionally" is no name. Without it (evidence), every capitalized
     word is listed, with a wider window of words around it."""
     out: list[Mention] = []
+    sentence = _ALIAS.sub(lambda a: _ALIASES[a.group()], sentence)
+    tokens = list(_TOKEN.finditer(sentence))
     prev_key, prev_end = "", -1  # the last name, to tell compounds ("Gossip Girl")
-    for i, m in enumerate(_TOKEN.finditer(sentence)):
+    for i, m in enumerate(tokens):
         word = m.group()
         key = name_key(word)
         if not word[:1].isupper() or word == "I" or key in _TITLES or key in STOPWORDS:
@@ -146,9 +159,18 @@ def name_mentions(sentence: str, proper: Collection[str] | None = None) -> list[
         run = prev_key if prev_end >= 0 and not sentence[prev_end : m.start()].strip() else ""
         prev_key, prev_end = key, m.end()
         width = NAME_CONTEXT if proper is not None else EVIDENCE_CONTEXT
-        around = _ordered_terms_back(sentence[max(0, m.start() - 300) : m.start()], width)
-        after = _ordered_terms(sentence[m.end() :], width)
-        out.append(Mention(word, key, run, frozenset(around[-width:] + after[:width])))
+        left, right = sentence[max(0, m.start() - 300) : m.start()], sentence[m.end() :]
+        around = _ordered_terms_back(left, width)[-width:] + _ordered_terms(right, width)
+        # What a name does is said by the ordinary words near it and by its own compound
+        # ("Gossip Girl"); another name nearby ("Iran" next to both Trump and Khamenei) does
+        # not say which one did it.
+        plain = _ordered_terms_back(left, width, caps=False)[-width:]
+        plain += _ordered_terms(right, width, caps=False)
+        for n in (i - 1, i + 1):
+            if 0 <= n < len(tokens) and tokens[n].group()[:1].isupper():
+                gap = sentence[min(m.end(), tokens[n].end()) : max(m.start(), tokens[n].start())]
+                plain += [] if gap.strip() else list(content_terms(tokens[n].group()))
+        out.append(Mention(word, key, run, frozenset(around), frozenset(plain)))
     return out
 
 
@@ -198,12 +220,14 @@ def _same_negation(mine: list[str], theirs: list[str]) -> bool:
     return bool(mine) and (mine[0] in theirs or len(set(mine) & set(theirs)) >= 2)
 
 
-def _ordered_terms(text: str, most: int = 0) -> list[str]:
+def _ordered_terms(text: str, most: int = 0, *, caps: bool = True) -> list[str]:
+    """The first `most` content terms of text, in order (digits left out; with caps=False,
+    capitalized words too)."""
     most = most or max(SCOPE_TERMS, NUMBER_CONTEXT)
     terms: list[str] = []
-    for word in re.findall(r"[\w'’-]+", text[:200]):
+    for word in re.findall(r"[\w'’-]+", text[:300]):
         t = content_terms(word)
-        if t and not any(c.isdigit() for c in word):
+        if t and not any(c.isdigit() for c in word) and (caps or not word[:1].isupper()):
             terms.append(next(iter(t)))
         if len(terms) >= most:
             break
@@ -225,5 +249,7 @@ def polarity_differs(claim: str, evidence: str) -> bool:
     if mine:
         return False
     claim_terms = content_terms(claim)
-    plain = negated_terms(evidence)
-    return any(len(set(scope) & claim_terms) >= min(2, len(scope)) > 0 for scope in plain)
+    return any(
+        scope and (scope[0] in claim_terms or len(set(scope) & claim_terms) >= 2)
+        for scope in negated_terms(evidence)
+    )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qa.timewords import TimeWindow
 
 
 def content_hash(text: str) -> str:
@@ -113,6 +116,7 @@ class Answer:
     drafted: int = 0  # sentences the model wrote
     verified: int = 0  # of those, sentences kept because an article span supports them
     removed: tuple[tuple[str, str], ...] = ()  # (drafted sentence, why it was removed)
+    time_window: TimeWindow | None = None  # the publication window the question asked for
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `--json` and the API."""
@@ -123,6 +127,7 @@ class Answer:
             "answerable": self.answerable,
             "citations": [c.to_dict() for c in self.citations],
             "notes": list(self.notes),
+            "time_window": self.time_window.to_dict() if self.time_window else None,
             "verification": {
                 "drafted": self.drafted,
                 "verified": self.verified,

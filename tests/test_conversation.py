@@ -33,10 +33,6 @@ CRANES = "How many cranes did the volunteers count?"
 FERRY = "When does the harbor ferry service resume after its pier repairs?"
 CEO = "Who is the new CEO of Norvale Foods?"
 BEFORE = "Where did she work before?"
-# Needs stream_answer to rank with follow_up().ranking (docs/follow_ups.md).
-NEEDS_RANKING = pytest.mark.xfail(
-    strict=True, reason="stream_answer ranks with the retrieval query until wired"
-)
 
 
 def _turns(question: str, answer: str) -> list[Turn]:
@@ -120,14 +116,12 @@ def _ask_where_she_worked(app: App) -> Answer:
     return _final(app, BEFORE, _turns(CEO, ceo.text))
 
 
-@NEEDS_RANKING
 def test_ceo_follow_up_cites_where_she_worked_before(samples_app: App) -> None:
     before = _ask_where_she_worked(samples_app)
     assert "Harlow Logistics" in before.citations[0].snippet
 
 
 @pytest.mark.slow
-@NEEDS_RANKING
 def test_ceo_follow_up_with_the_local_model(samples_app: App, local_llm) -> None:
     samples_app.__dict__["llm"] = local_llm
     before = _ask_where_she_worked(samples_app)
