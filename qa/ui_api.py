@@ -45,23 +45,28 @@ def register_api(app: App) -> None:
     ) -> dict[str, Any]:
         """Answer a question from the indexed articles: the Answer as JSON (answer,
         answerable, citations with snippet and offsets, notes, closest)."""
-        from qa.answer import answer
+        from qa.types import Answer
 
         try:
-            app.require_articles()
             turns = [
                 Turn(role=str(t.get("role", "")), content=str(t.get("content", "")))
                 for t in history or []
             ]
-            result = answer(
-                question,
-                retriever=app.retriever,
-                llm=app.llm,
-                history=turns,
-                k=k or app.settings.k,
-                filters=filters(sources, since, until),
-                min_relevance=app.settings.min_relevance,
+            # The same answer path as the CLI and the chat (App.ask), tokens skipped.
+            stream = app.ask(
+                question, history=turns, filters=filters(sources, since, until), k=k or None
             )
+            result = next(item for item in stream if isinstance(item, Answer))
+        except ArticleQAError as e:
+            raise gr.Error(str(e)) from None
+        return api_json(result.to_dict())
+
+    def check(text: str, question: str = "", passages: list[str] | None = None) -> dict[str, Any]:
+        """Check text sentence by sentence against the indexed articles (or only against
+        `passages`): numbers, names and negation must match; each sentence gets its reason
+        and evidence span (the CLI's `check --json`)."""
+        try:
+            result = app.check(text, question=question, passages=passages or None)
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
         return api_json(result.to_dict())
@@ -120,6 +125,7 @@ def register_api(app: App) -> None:
 
     gr.api(ask, api_name="ask", concurrency_id=CHAT_QUEUE)
     gr.api(search, api_name="search", concurrency_id=CHAT_QUEUE)
+    gr.api(check, api_name="check", concurrency_id=CHAT_QUEUE)
     gr.api(articles, api_name="articles")
     gr.api(index_urls, api_name="index_urls", concurrency_id=LIBRARY_QUEUE)
     gr.api(reindex, api_name="reindex", concurrency_id=LIBRARY_QUEUE)

@@ -58,6 +58,18 @@ def test_ask_follow_up_and_filters(client) -> None:
     assert none["answerable"] is False and none["citations"] == []
 
 
+def test_check_against_the_index_and_given_passages(client) -> None:
+    claim = "The U.S. wants South Korea to abandon Huawei products."
+    got = client.predict(claim, api_name="/check")
+    assert got["supported"] is True
+    [ev] = got["sentences"][0]["evidence"]
+    assert "Huawei" in ev["snippet"] and ev["article_id"] and ev["passage"] is None
+    passages = ["Brent crude settled at $54.71 a barrel on Tuesday."]
+    wrong = client.predict("Brent settled at $55.50.", "", passages, api_name="/check")
+    assert wrong["supported"] is False
+    assert wrong["sentences"][0]["reason"] == "number $55.50 not in evidence"
+
+
 def test_search_and_articles(client) -> None:
     hits = client.predict("Huawei South Korea", 2, api_name="/search")
     assert len(hits) == 2 and hits[0]["title"].endswith("Abandon Huawei Products")
