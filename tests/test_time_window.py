@@ -144,3 +144,21 @@ def test_time_words_off_reports_no_window(retriever: Retriever) -> None:
     finally:
         retriever.time_words = True
     assert window is None and len(hits) == 6
+
+
+def test_answers_report_the_window_and_answer_event_dates(retriever: Retriever) -> None:
+    from qa.answer import answer
+
+    # "in 2016" is when the trade fell, not when it was reported: answered from the 2017 article.
+    ans = answer("How much did Russia's foreign trade fall in 2016?", retriever=retriever, llm=None)
+    assert ans.answerable and "11.2 percent" in ans.text
+    assert ans.citations[0].article_id == "t2" and ans.time_window is None
+    assert ans.to_dict()["time_window"] is None
+    # No article from March 2016: said in the notes and the JSON, answered from the others.
+    ans = answer(
+        "What did the articles say about snow in March 2016?", retriever=retriever, llm=None
+    )
+    window = ans.to_dict()["time_window"]
+    assert window["articles"] == 0 and window["applied"] is False
+    assert any(n.startswith("no article was published in March 2016") for n in ans.notes)
+    assert ans.answerable and ans.citations[0].article_id in {"t3", "t6"}
