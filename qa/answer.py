@@ -115,7 +115,13 @@ def stream_answer(
     parts = _lead_short(supports, evidence, keep_evidence_last=bool(conflict))
     composed = _compose(question, query, parts, notes, disagree=bool(conflict))
     drafted = len(supports) + len(checked.removed)
-    yield replace(composed, drafted=drafted, verified=len(supports), removed=tuple(checked.removed))
+    yield replace(
+        composed,
+        drafted=drafted,
+        verified=len(supports),
+        removed=tuple(checked.removed),
+        time_window=window,
+    )
 
 
 @dataclass(frozen=True)
