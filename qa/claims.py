@@ -22,6 +22,7 @@ from qa.facts import (
     Mention,
     name_mentions,
     number_mentions,
+    opposite_word,
     polarity_differs,
 )
 from qa.verify import content_terms
@@ -179,8 +180,13 @@ def _mismatch(
             (not name.before or m.before == name.before) and _same_role(name, m) for m in seen
         ):
             return f"name {name.word} not in evidence"
-    if polarity_differs(sentence, _closest_sentence(sentence, text)):
+    closest = _closest_sentence(sentence, text)
+    if polarity_differs(sentence, closest):
         return "negation differs"
+    flipped = opposite_word(sentence, closest)
+    if flipped:
+        mine, theirs = flipped.split("/")
+        return f"says {mine!r} where the evidence says {theirs!r}"
     return None
 
 

@@ -249,7 +249,40 @@ def polarity_differs(claim: str, evidence: str) -> bool:
     if mine:
         return False
     claim_terms = content_terms(claim)
-    return any(
-        scope and (scope[0] in claim_terms or len(set(scope) & claim_terms) >= 2)
-        for scope in negated_terms(evidence)
-    )
+    return any(set(scope[:2]) & claim_terms for scope in negated_terms(evidence))
+
+
+# Words that state the opposite of each other: "prices rose" and "prices fell" share every
+# other word, and a paraphrase check alone passes one for the other.
+_OPPOSITES = [
+    (
+        "increase increased increases increasing rise rose risen rising grew grow grows growing "
+        "gain gained gains",
+        "decrease decreased decreases decreasing fall fell fallen falling "
+        "drop dropped drops dropping declined decline declines shrank shrink",
+    ),
+    (
+        "higher high highest more most larger largest bigger above maximum",
+        "lower low lowest less least fewer smaller smallest below minimum",
+    ),
+    ("before earlier", "after later"),
+    ("won win wins winning", "lost lose loses losing defeated"),
+    ("allowed allow allows permitted permit", "prohibited prohibit prohibits banned ban forbidden"),
+    ("accepted accept accepts approved approve", "rejected reject rejects refused refuse denied"),
+    ("support supports supported", "oppose opposes opposed"),
+]
+_SIDE: dict[str, int] = {}
+for _n, (_a, _b) in enumerate(_OPPOSITES):
+    _SIDE.update({w: 2 * _n for w in _a.split()} | {w: 2 * _n + 1 for w in _b.split()})
+
+
+def opposite_word(claim: str, evidence: str) -> str:
+    """ "rose" vs "fell": a word of the claim whose opposite the evidence uses instead of
+    it (as "claim-word/evidence-word"), or ""."""
+    mine = {_SIDE[w]: w for w in re.findall(r"[a-z]+", claim.lower()) if w in _SIDE}
+    theirs = {_SIDE[w]: w for w in re.findall(r"[a-z]+", evidence.lower()) if w in _SIDE}
+    for side, word in mine.items():
+        other = side ^ 1
+        if other in theirs and side not in theirs:
+            return f"{word}/{theirs[other]}"
+    return ""
