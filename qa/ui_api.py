@@ -11,9 +11,9 @@ from typing import Any
 
 from qa.app import App
 from qa.errors import ArticleQAError
+from qa.inputs import check_k, check_question, parse_history
 from qa.render import hit_dict
 from qa.retrieve import Filters
-from qa.rewrite import Turn
 from qa.ui_chat import CHAT_QUEUE, to_date
 from qa.ui_library import LIBRARY_QUEUE, keep_uploads, parse_urls, remove_target
 
@@ -48,17 +48,16 @@ def register_api(app: App) -> None:
         from qa.answer import answer
 
         try:
+            check_question(question)
+            turns = parse_history(history)
+            k = check_k(k, default=app.settings.k)
             app.require_articles()
-            turns = [
-                Turn(role=str(t.get("role", "")), content=str(t.get("content", "")))
-                for t in history or []
-            ]
             result = answer(
                 question,
                 retriever=app.retriever,
                 llm=app.llm,
                 history=turns,
-                k=k or app.settings.k,
+                k=k,
                 filters=filters(sources, since, until),
                 min_relevance=app.settings.min_relevance,
             )
@@ -75,10 +74,9 @@ def register_api(app: App) -> None:
     ) -> list[dict[str, Any]]:
         """Retrieval only: the ranked passages for a query."""
         try:
+            k = check_k(k, default=app.settings.k)
             app.require_articles()
-            hits = app.retriever.search(
-                query, k=k or app.settings.k, filters=filters(sources, since, until)
-            )
+            hits = app.retriever.search(query, k=k, filters=filters(sources, since, until))
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
         return [hit_dict(h) for h in hits]

@@ -12,6 +12,7 @@ from ingest.normalize import (
     parse_date,
     source_of,
 )
+from ingest.paths import identity, shown
 from qa.errors import LoadError
 from qa.types import Article, content_hash
 
@@ -22,8 +23,8 @@ def article_id(*, path: str = "", url: str = "", record: int | None = None, text
     Ids follow where an article lives, not what it says, so an edited file is an update.
     """
     suffix = "" if record is None else f"#{record}"
-    if path:
-        return content_hash(f"file:{path}{suffix}")
+    if path:  # a name that is not valid UTF-8 is known by its raw bytes
+        return content_hash(f"file:{identity(path)}{suffix}")
     if url:
         return content_hash(f"url:{canonical_url(url)}{suffix}")
     return content_hash(f"text:{normalize_text(text)}")
@@ -71,11 +72,11 @@ def build_article(
         text=text,
         title=_scalar(title),
         url=url,
-        path=path,
-        source=_scalar(source) or source_of(url if is_url(url) else path),
+        path=shown(path),
+        source=_scalar(source) or one_line(source_of(url if is_url(url) else shown(path))),
         published=parse_date(published),
         author=_author(author),
-        origin=origin,
+        origin=shown(origin),
     )
 
 
