@@ -251,3 +251,12 @@ def test_empty_questions_and_malformed_histories_are_one_line_errors(tmp_path: P
     assert isinstance(result.exception, InputError) and "h.json: history turn 1" in str(
         result.exception
     )
+
+
+def test_a_text_without_line_breaks_gets_a_short_title(tmp_path: Path) -> None:
+    # The title is copied onto every chunk: a 1 MB first line as title cost gigabytes.
+    path = tmp_path / "one-line.txt"
+    _write(path, " ".join([TEXT] * 5000))
+    (article,) = load(str(path))
+    assert isinstance(article, Article)
+    assert 100 < len(article.title) <= 300 and article.title.endswith("…")
