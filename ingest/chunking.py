@@ -16,8 +16,14 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 TokenEncoder = Callable[[Sequence[str]], Sequence[Sequence[int]]]
 
 # A sentence ends at . ! ? (plus closing quotes/brackets) before whitespace and a non-lowercase
-# letter, or at a line break.
-_SENTENCE_END = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+[^\sa-z])|\n+""")
+# letter, or at a line break. A run of marks is matched from its first mark only and without
+# backtracking, so a line of a million dots costs linear time, not quadratic.
+_SENTENCE_END = re.compile(r"""(?<![.!?…])[.!?…]++["'”’)\]]*+(?=\s+[^\sa-z])|\n+""")
+# The model's tokenizer reads a run of more than 100 characters without a space or punctuation
+# as one [UNK]: such a run (base64, a line without spaces) is cut into pieces this long, so no
+# chunk holds megabytes behind a handful of word pieces.
+WORD_CHARS = 100
+_LONG_RUN = re.compile(rf"\S{{{WORD_CHARS + 1}}}")
 # "U.S. President", "Mr. Smith": a period after these does not end a sentence.
 _ABBREV = re.compile(
     r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Col|Lt|St|Jr|Sr|Inc|Corp|Co|Ltd"
@@ -48,12 +54,37 @@ def _append_trimmed(text: str, start: int, end: int, out: list[tuple[int, int]])
         out.append((start, end))
 
 
+def _words(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of the whitespace-separated words of text[start:end], runs over WORD_CHARS cut."""
+    words: list[tuple[int, int]] = []
+    for m in re.finditer(r"\S+", text[start:end]):
+        a, b = m.start() + start, m.end() + start
+        words.extend((i, min(i + WORD_CHARS, b)) for i in range(a, b, WORD_CHARS))
+    return words
+
+
+def _fit(
+    text: str, span: tuple[int, int], n: int, count: TokenCounter, max_tokens: int
+) -> list[tuple[int, int]]:
+    """Cut a span of n word pieces into halves by characters until each has max_tokens."""
+    a, b = span
+    if n <= max_tokens or b - a <= 1:
+        return [span]
+    mid = (a + b) // 2
+    halves = [(a, mid), (mid, b)]
+    counts = count([text[x:y] for x, y in halves])
+    return [
+        p for h, m in zip(halves, counts, strict=True) for p in _fit(text, h, m, count, max_tokens)
+    ]
+
+
 def _split_long(
     text: str, span: tuple[int, int], count: TokenCounter, max_tokens: int
 ) -> list[tuple[int, int]]:
-    """Cut an over-long sentence into word-aligned pieces of at most max_tokens."""
+    """Cut an over-long sentence into word-aligned pieces of at most max_tokens (a word with
+    more is cut by characters)."""
     start, end = span
-    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+    words = _words(text, start, end)
     counts = count([text[a:b] for a, b in words])
     pieces: list[tuple[int, int]] = []
     piece_start, used = words[0][0], 0
@@ -63,7 +94,9 @@ def _split_long(
             pieces.append((piece_start, prev_end))
             piece_start, used = a, 0
         if n > max_tokens:  # a single absurd "word" (a URL, base64): cut by characters
-            pieces.append((a, b)) if used == 0 else None
+            if used:
+                pieces.append((piece_start, prev_end))
+            pieces.extend(_fit(text, (a, b), n, count, max_tokens))
             piece_start, used = b, 0
             prev_end = b
             continue
@@ -129,12 +162,23 @@ def chunk_tokens(
         return []
     counts, ids = measure([text[a:b] for a, b in spans])
     units: list[tuple[int, int, int, list[int] | None]] = []  # (start, end, tokens, ids)
+
+    def count(parts: Sequence[str]) -> list[int]:
+        return measure(list(parts))[0]
+
     for k, (span, n) in enumerate(zip(spans, counts, strict=True)):
-        if n <= max_tokens:
+        if n <= max_tokens and not _LONG_RUN.search(text, *span):
             units.append((*span, n, ids[k] if ids is not None else None))
         else:
-            pieces = _split_long(text, span, lambda t: measure(list(t))[0], max_tokens)
+            pieces = _split_long(text, span, count, max_tokens)
             p_counts, p_ids = measure([text[a:b] for a, b in pieces])
+            if max(p_counts, default=0) > max_tokens:  # a cut word tokenized differently
+                pieces = [
+                    p
+                    for q, m in zip(pieces, p_counts, strict=True)
+                    for p in _fit(text, q, m, count, max_tokens)
+                ]
+                p_counts, p_ids = measure([text[a:b] for a, b in pieces])
             units.extend(
                 (a, b, m, p_ids[q] if p_ids is not None else None)
                 for q, ((a, b), m) in enumerate(zip(pieces, p_counts, strict=True))
@@ -144,7 +188,11 @@ def chunk_tokens(
     i = 0
     while i < len(units):
         used, j = 0, i
-        while j < len(units) and (j == i or used + units[j][2] <= max_tokens):
+        # Units join only across whitespace (where the tokenizer splits anyway): the pieces
+        # of a cut word are measured as they are, never as a longer word.
+        while j < len(units) and (
+            j == i or (used + units[j][2] <= max_tokens and units[j][0] > units[j - 1][1])
+        ):
             used += units[j][2]
             j += 1
         start, end = units[i][0], units[j - 1][1]

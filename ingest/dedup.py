@@ -20,6 +20,7 @@ from ingest.normalize import canonical_url
 from qa.types import Article, content_hash
 
 NUM_PERM = 128
+_MINHASH_BLOCK = 8192  # shingles hashed at once: 8 MB of uint64 per step
 BANDS = 32  # 32 bands x 4 rows: pairs above ~0.5 Jaccard meet in some band with p > 0.88
 SHINGLE_WORDS = 5
 MAX_WORD = 40  # code points of a word that count (a base64 blob is one "word")
@@ -97,10 +98,14 @@ def shingle_hashes(text: str, k: int = SHINGLE_WORDS) -> np.ndarray:
 def minhash(text: str) -> np.ndarray:
     """MinHash signature (NUM_PERM uint32) of the text's word shingles."""
     hashes = shingle_hashes(text).reshape(-1, 1)
-    # Multiply-add-shift: (a*x + b) mod 2^64, top 32 bits (wrap-around is the point).
+    sig = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
+    # Multiply-add-shift: (a*x + b) mod 2^64, top 32 bits (wrap-around is the point). In
+    # blocks of shingles: at once, a 2 MB text's matrix was 0.8 GB (issue 21).
     with np.errstate(over="ignore"):
-        mixed = (hashes * _A + _B) >> np.uint64(32)
-    return mixed.min(axis=0).astype(np.uint32)
+        for lo in range(0, len(hashes), _MINHASH_BLOCK):
+            mixed = (hashes[lo : lo + _MINHASH_BLOCK] * _A + _B) >> np.uint64(32)
+            np.minimum(sig, mixed.min(axis=0), out=sig)
+    return sig.astype(np.uint32)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -26,6 +26,7 @@ from ingest.dedup import DedupIndex, Match, decode, encode, keys, minhash
 from ingest.manifest import Manifest
 from ingest.memory import release_free_memory
 from ingest.normalize import ONLY_HTTP, has_scheme
+from ingest.paths import shown
 from ingest.pipeline import EmbedAhead, hint, prefetching, remember_tokens
 from ingest.recovery import sweep, unfinished, write_marker
 from ingest.report import (
@@ -316,13 +317,33 @@ def index_sources(
     if dirty_marker is not None and not dry_run:
         origins += _recover(store, dirty_marker, origins, run.report, say)
         write_marker(dirty_marker, origins)
-    prior = {o: store.articles_from(o) for o in origins}
+    prior = {o: store.articles_from(shown(o)) for o in origins}
     if progress is not None:
         run.total = estimate_total(origins, prior, load, only)
+    broken = False
     for origin in origins:
-        scope = only if origin in asked else None  # an interrupted source is redone whole
-        _index_origin(run, origin, prior[origin], prefetching(load), manifest, scope)
+        if origin in asked:
+            _index_origin(run, origin, prior[origin], prefetching(load), manifest, only)
+            continue
+        # An interrupted source is redone whole; one that fails again is reported and left
+        # out of the marker, so it cannot stop every later run.
+        try:
+            _index_origin(run, origin, prior[origin], prefetching(load), manifest, None)
+        except Exception as e:
+            run.pending = [w for w in run.pending if w.article.origin != shown(origin)]
+            run.pending_chunks = sum(len(w.chunks) for w in run.pending)
+            run.report.failed.append(
+                {"path": shown(origin), "error": f"dropped from the interrupted run: {e}"}
+            )
+            say(f"could not finish {shown(origin)} from the interrupted run ({e}): dropped it")
+            broken = True
+            if dirty_marker is not None and not dry_run:
+                write_marker(
+                    dirty_marker, [o for o in unfinished(dirty_marker) or [] if o != origin]
+                )
     run.flush()
+    if broken and not dry_run:  # what the failed source half wrote has no record to vouch
+        sweep(store)
     if not dry_run:
         run.promote_orphaned_copies()
         if run.report.changed:
@@ -346,12 +367,15 @@ def remove_articles(
     overlap_tokens: int = 40,
     dirty_marker: Path | None = None,
     notify: Notify | None = None,
+    forget: Callable[[str], bool] | None = None,
 ) -> IndexReport:
     """Delete articles, give their exact copies (if any) chunks of their own, mark the change.
-    The caller holds the writer lock."""
+    `forget` picks the sources of an interrupted run that are no longer owed (the user removed
+    them). The caller holds the writer lock."""
     run = _Run(store, embeddings, count_tokens, chunk_tokens, overlap_tokens, 256, False, None)
     if dirty_marker is not None:
         left = _recover(store, dirty_marker, [], run.report, notify or (lambda _msg: None))
+        left = [o for o in left if forget is None or not forget(o)]
         write_marker(dirty_marker, left)  # still owed to the next index run
     run.remove(ids)
     run.promote_orphaned_copies()
@@ -382,16 +406,16 @@ def _index_origin(
             if not dry_run:
                 manifest.discard(origin)
         else:
-            run.report.failed.append({"path": origin, "error": "no such file or folder"})
+            run.report.failed.append({"path": shown(origin), "error": "no such file or folder"})
         return
     targets = sorted(p for p in only if _under(p, origin)) if only is not None else [origin]
     failed: dict[str, str] = {}
     for target in targets:
         failed.update(_feed(run, origin, target, load, manifest))
     run.flush()
-    if origin in failed:  # the whole source failed: keep what it gave before, try next run
+    if shown(origin) in failed:  # the whole source failed: keep what it gave before, retry
         if manifest is not None and not dry_run:
-            manifest.add(origin, failed=failed[origin])
+            manifest.add(origin, failed=failed[shown(origin)])
         return
     stale = [
         aid
@@ -399,7 +423,7 @@ def _index_origin(
         if aid not in run.seen
         and str(meta.get("path", "")) not in failed
         and not _archived(origin, str(meta.get("path", "")))
-        and (only is None or any(_under(str(meta.get("path", "")), t) for t in targets))
+        and (only is None or any(_under(str(meta.get("path", "")), shown(t)) for t in targets))
     ]
     run.remove(stale)
     if manifest is not None and not dry_run and (only is None or origin in manifest.sources):
@@ -416,15 +440,16 @@ def _feed(
         return failed  # a watched file that vanished: the stale pass removes its articles
     for item in load(target):
         if isinstance(item, LoadError):
-            path = _file_of(item.where)
-            if manifest is not None and manifest.is_excluded(path, item.where):
+            where = shown(item.where)
+            path = _file_of(where)
+            if manifest is not None and manifest.is_excluded(path, where):
                 continue
-            run.report.failed.append({"path": item.where, "error": item.reason})
+            run.report.failed.append({"path": where, "error": item.reason})
             failed.setdefault(path, item.reason)
             run.tick()
             continue
         if target != origin:
-            item = dataclasses.replace(item, origin=origin)
+            item = dataclasses.replace(item, origin=shown(origin))
         if manifest is not None and manifest.is_excluded(item.id, item.path, item.url):
             continue
         batch.append(item)
@@ -467,6 +492,6 @@ def _recover(
     say(
         "the last index run was interrupted: "
         + f"swept {swept} half-written article(s), {marked} to redo"
-        + (f"; finishing {', '.join(extra)}" if extra else "")
+        + (f"; finishing {', '.join(shown(o) for o in extra)}" if extra else "")
     )
     return extra

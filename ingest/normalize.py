@@ -117,6 +117,17 @@ def parse_date(value: object) -> str:
     return ""
 
 
+def parse_filter_date(value: object) -> str:
+    """A date bound given by the user (--since, --until): any valid ISO 8601 date, however far
+    off (the plausible-year window is for dates found in articles), else what parse_date reads."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    return parse_date(value)
+
+
 def is_url(value: str) -> bool:
     """Return True when value is an http(s) URL rather than a local path."""
     return value.strip().lower().startswith(("http://", "https://"))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa import backends
-from qa.errors import EmptyIndexError, NotFoundError
+from qa.errors import ConfigError, EmptyIndexError, NotFoundError
 from qa.settings import Settings
 
 if TYPE_CHECKING:
@@ -83,7 +83,9 @@ class App:
     ) -> Iterator[str | Answer]:
         """Stream an answer with this App's parts and settings: tokens, then the Answer."""
         from qa.answer import stream_answer
+        from qa.inputs import check_question
 
+        check_question(question)
         self.require_articles()
         s = self.settings
         return stream_answer(
@@ -174,6 +176,7 @@ class App:
                     max_bytes=s.max_file_bytes,
                     timeout=s.url_timeout,
                     allow_private=s.allow_private_urls,
+                    max_chars=s.max_record_chars,
                 ),
                 manifest=manifest,
                 chunk_tokens=s.chunk_tokens,
@@ -204,6 +207,35 @@ class App:
             by_name=False,
         )
 
+    def rebuild(
+        self,
+        *,
+        progress: ProgressFn | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> IndexReport:
+        """Move a (damaged) local store aside, kept as `chroma.damaged-<time>`, and index every
+        remembered source again into a new one."""
+        import shutil
+        import time
+
+        from ingest.lock import writer_lock
+
+        if self.settings.chroma_url:
+            raise ConfigError("--rebuild works on a local index, not on a Chroma server")
+        with writer_lock(self._local_dir, on_wait):
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            for name in ("chroma", "bm25"):
+                old = self._local_dir / name
+                if old.exists():
+                    shutil.move(old, old.with_name(f"{name}.damaged-{stamp}"))
+            self._dirty_marker.unlink(missing_ok=True)  # the new store has nothing to sweep
+        from qa.chroma_local import forget_folder
+
+        forget_folder(str(self.settings.chroma_dir))
+        for part in ("store", "retriever"):
+            self.__dict__.pop(part, None)  # opened on the old files: open the new ones
+        return self.reindex(progress=progress, on_wait=on_wait)
+
     def remove(self, target: str, on_wait: Callable[[str], None] | None = None) -> int:
         """Remove what `target` names: an indexed source, a file or folder inside one, a URL or
         an article id. Removed items inside a remembered source stay out of later re-scans
@@ -211,8 +243,11 @@ class App:
         from ingest.dedup import url_key
         from ingest.index import origin_of, remove_articles
         from ingest.lock import writer_lock
+        from ingest.paths import shown
+        from ingest.recovery import unfinished
 
         origin = origin_of(target)
+        stored = shown(origin)  # how the store writes a path that is not valid UTF-8
         ukey = url_key(target) if target.lower().startswith(("http://", "https://")) else ""
         with writer_lock(self._local_dir, on_wait):
             self.store.refresh()
@@ -222,19 +257,20 @@ class App:
                 aid
                 for aid, m in self.store.dedup_rows()
                 if aid == target
-                or m.get("origin") == origin
-                or _within(str(m.get("path", "")), origin)
+                or m.get("origin") == stored
+                or _within(str(m.get("path", "")), stored)
                 or (ukey and (m.get("url_key") == ukey or m.get("url") == target))
             ]
             is_source = origin in manifest.sources
             inside = [o for o in manifest.sources if o != origin and _within(origin, o)]
-            if not ids and not is_source and not inside:
-                raise NotFoundError(f"{target}: not in the index (see `articleqa list`)")
+            pending = [o for o in unfinished(self._dirty_marker) or [] if _within(o, origin)]
+            if not ids and not is_source and not inside and not pending:
+                raise NotFoundError(f"{shown(target)}: not in the index (see `articleqa list`)")
             for o in [o for o in manifest.sources if _within(o, origin)]:
                 manifest.discard(o)  # the source, and any source inside it
             if inside or not is_source:  # part of a remembered source: keep it out of re-scans
                 by_path = not ukey and ids != [target]
-                for key in [origin] if by_path else ids:
+                for key in dict.fromkeys([origin, stored] if by_path else ids):
                     manifest.exclude(key)
             remove_articles(
                 ids,
@@ -245,6 +281,7 @@ class App:
                 overlap_tokens=self.settings.chunk_overlap_tokens,
                 dirty_marker=self._dirty_marker,
                 notify=on_wait,
+                forget=lambda o: _within(o, origin),
             )
             manifest.save()
             self._after_write()
@@ -252,6 +289,8 @@ class App:
 
     def stats(self) -> dict[str, Any]:
         """How much is indexed: articles, chunks, sources, duplicates, failing sources."""
+        from ingest.paths import shown
+
         articles, chunks = self.store.count()
         exact, near = self.store.duplicate_counts()
         manifest = self.manifest()
@@ -261,7 +300,7 @@ class App:
             "sources": len(manifest.sources),
             "duplicates": exact,
             "near_duplicates": near,
-            "failed_sources": manifest.failed_sources(),
+            "failed_sources": {shown(o): e for o, e in manifest.failed_sources().items()},
             "store": self.settings.chroma_url or str(self.settings.chroma_dir),
         }
 

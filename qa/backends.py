@@ -6,7 +6,7 @@ one-line error that says what to install.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from qa.errors import ConfigError
@@ -56,8 +56,7 @@ def make_client(settings: Settings) -> ClientAPI:
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if not settings.chroma_url:
-        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+        return _local_client(settings, chroma_settings)
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigError(
@@ -72,6 +71,29 @@ def make_client(settings: Settings) -> ClientAPI:
         )
     except Exception as e:  # chromadb raises plain ValueError/ConnectError here
         raise ConfigError(f"cannot reach Chroma server at {settings.chroma_url}: {e}") from None
+
+
+def _local_client(settings: Settings, chroma_settings: Any) -> ClientAPI:
+    """The embedded client on data_dir, or a one-line error for a data dir that is not a folder
+    or a store whose files are damaged."""
+    import chromadb
+
+    from qa.chroma_local import damage_reason, damaged
+
+    for folder in (settings.data_dir, settings.chroma_dir):
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"the data dir {folder} is not a folder (ARTICLEQA_DATA_DIR)")
+    try:
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot create the data dir {settings.data_dir}: {e.strerror}") from None
+    try:
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    except Exception as e:
+        reason = damage_reason(e)
+        if reason:
+            raise damaged(settings.data_dir, reason) from None
+        raise
 
 
 def make_store(settings: Settings, embeddings: Embeddings | None = None) -> Store:

@@ -11,19 +11,46 @@ while a writer was mid-run can fail with "Error finding id" until it restarts
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
+from qa.errors import BackendError
+
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+
+
+# What SQLite says of a file that is truncated, overwritten or not a database at all (codes
+# 11 SQLITE_CORRUPT, 26 SQLITE_NOTADB), as Chroma passes it on.
+_DAMAGE = re.compile(
+    r"malformed|not a database|code: (?:11|26)\)|file is encrypted|disk I/O error", re.I
+)
+
+
+def damage_reason(error: BaseException) -> str:
+    """The short reason when error says the store's files are damaged, else ""."""
+    text = str(error)
+    if not _DAMAGE.search(text):
+        return ""
+    text = re.sub(r"^.*?error returned from database:\s*", "", text)
+    return re.sub(r"\(code: \d+\)\s*", "", text).strip()[:120]
+
+
+def damaged(where: object, reason: str) -> BackendError:
+    """The one-line error for a damaged local index, with what to do about it."""
+    return BackendError(
+        f"the index at {where} is damaged ({reason}): run `articleqa reindex --rebuild` "
+        "or restore it from a backup"
+    )
 
 
 def is_stale_read(error: Exception) -> bool:
     """True for the errors a reader with out-of-date cached segments gets."""
     from chromadb.errors import InternalError
 
-    return isinstance(error, InternalError)
+    return isinstance(error, InternalError) and not damage_reason(error)
 
 
 def fresh_client(client: ClientAPI) -> ClientAPI | None:
@@ -39,6 +66,14 @@ def fresh_client(client: ClientAPI) -> ClientAPI | None:
     # The old System stays alive for whoever still holds it and is collected afterwards.
     SharedSystemClient._identifier_to_system.pop(settings.persist_directory, None)
     return chromadb.PersistentClient(path=settings.persist_directory, settings=settings)
+
+
+def forget_folder(path: str) -> None:
+    """Drop this process's cached Chroma System for a folder (moved aside or damaged), so the
+    next client on that path opens what is on disk now."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(path, None)
 
 
 def chroma_embedding_function(embeddings: Embeddings) -> Any:

@@ -16,9 +16,10 @@ from typing import IO, Any
 import click
 
 from qa.app import App, quiet_environment
-from qa.errors import ArticleQAError, ConfigError
+from qa.errors import ArticleQAError, ConfigError, InputError
 from qa.eval_cli import eval_group
-from qa.render import answer_text, check_text, hit_dict, report_text, safe
+from qa.inputs import MAX_K, check_question, parse_history
+from qa.render import answer_text, check_text, hit_dict, report_text, safe, safe_line
 from qa.rewrite import Turn
 from qa.settings import load_settings
 
@@ -123,11 +124,21 @@ def index(app: App, sources: tuple[str, ...], as_json: bool, dry_run: bool) -> N
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Move the store aside (chroma.damaged-TIME) and index every source into a new one.",
+)
 @click.pass_obj
-def reindex(app: App, as_json: bool, dry_run: bool) -> None:
+def reindex(app: App, as_json: bool, dry_run: bool, rebuild: bool) -> None:
     """Re-scan every source indexed before: add new, replace changed, drop removed articles."""
+    if rebuild and dry_run:
+        raise ConfigError("--rebuild and --dry-run cannot be used together")
     with _progress(not as_json and sys.stderr.isatty(), "re-indexing") as progress:
-        report = app.reindex(dry_run=dry_run, progress=progress, on_wait=_waiting)
+        if rebuild:
+            report = app.rebuild(progress=progress, on_wait=_waiting)
+        else:
+            report = app.reindex(dry_run=dry_run, progress=progress, on_wait=_waiting)
     _finish_index(report, as_json)
 
 
@@ -153,7 +164,8 @@ def list_(app: App, as_json: bool) -> None:
         return
     for r in rows:
         date = str(r["published"])[:10] or "undated"
-        click.echo(f"{r['id']}  {date}  {safe(str(r['title']))[:70]}  ({safe(str(r['source']))})")
+        title, source = safe_line(str(r["title"]))[:70], safe_line(str(r["source"]))
+        click.echo(f"{r['id']}  {safe_line(date)}  {title}  ({source})")
 
 
 @cli.command()
@@ -206,13 +218,13 @@ def stats(app: App, as_json: bool) -> None:
 
 
 def _filters(source: tuple[str, ...], since: str | None, until: str | None) -> Any:
-    from ingest.normalize import parse_date
+    from ingest.normalize import parse_filter_date
     from qa.retrieve import Filters
 
     def date(value: str | None, name: str) -> str:
         if not value:
             return ""
-        iso = parse_date(value)
+        iso = parse_filter_date(value)
         if not iso:
             raise ConfigError(f"--{name}: cannot read {value!r} as a date")
         return iso
@@ -235,7 +247,7 @@ def _with_filters(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command()
 @click.argument("query")
-@click.option("--k", type=int, help="How many results.")
+@click.option("--k", type=click.IntRange(1, MAX_K), help="How many results.")
 @click.option("--json", "as_json", is_flag=True)
 @_with_filters
 @click.pass_obj
@@ -271,11 +283,10 @@ def _load_history(path: Path | None) -> list[Turn]:
         turns = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise ConfigError(f"{path}: cannot read history: {e}") from None
-    if not isinstance(turns, list) or not all(
-        isinstance(t, dict) and {"role", "content"} <= t.keys() for t in turns
-    ):
-        raise ConfigError(f"{path}: history must be a JSON list of {{role, content}} objects")
-    return turns
+    try:
+        return parse_history(turns)
+    except InputError as e:
+        raise InputError(f"{path}: {e}") from None
 
 
 def _batch_lines(file: IO[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -312,7 +323,7 @@ def _answer(app: App, question: str, history: list[Turn], filters: Any, k: int |
 
 @cli.command()
 @click.argument("question", required=False)
-@click.option("--k", type=int, help="How many passages to retrieve.")
+@click.option("--k", type=click.IntRange(1, MAX_K), help="How many passages to retrieve.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
 @click.option(
     "--history",
@@ -348,6 +359,7 @@ def ask(
         return
     if not question:
         raise ConfigError("give a QUESTION (or --batch FILE)")
+    check_question(question)
     turns = _load_history(history)
     final: Answer | None = None
     streamed = False
@@ -372,17 +384,12 @@ def _ask_batch(app: App, batch: IO[str], filters: Any, k: int | None, as_json: b
         if isinstance(obj, str):
             _batch_out({"id": None, "error": obj})
             continue
-        qid, question = obj.get("id"), obj.get("question")
-        turns = obj.get("history") or []
-        if not isinstance(question, str) or not question.strip():
-            _batch_out({"id": qid, "error": f"line {n}: no question"})
-            continue
-        if not isinstance(turns, list) or not all(
-            isinstance(t, dict) and {"role", "content"} <= t.keys() for t in turns
-        ):
-            _batch_out(
-                {"id": qid, "error": f"line {n}: history must be a list of {{role, content}}"}
-            )
+        qid = obj.get("id")
+        try:
+            question = check_question(obj.get("question"))
+            turns = parse_history(obj.get("history"))
+        except InputError as e:
+            _batch_out({"id": qid, "error": f"line {n}: {e}"})
             continue
         ans = _answer(app, question, turns, filters, k)
         if as_json:
@@ -451,7 +458,7 @@ def _check_batch(app: App, batch: IO[str], filters: Any) -> None:
 
 
 @cli.command()
-@click.option("--k", type=int, help="How many passages to retrieve.")
+@click.option("--k", type=click.IntRange(1, MAX_K), help="How many passages to retrieve.")
 @click.pass_obj
 def chat(app: App, k: int | None) -> None:
     """Interactive chat with history: /sources, /reset, /quit."""

@@ -11,6 +11,11 @@ class ConfigError(ArticleQAError):
     """Settings are invalid or a backend cannot be built (includes install hints)."""
 
 
+class InputError(ArticleQAError):
+    """A question, option or request cannot be used as given (blank question, k out of range,
+    a history of the wrong shape)."""
+
+
 class LoadError(ArticleQAError):
     """One source (file, record or URL) could not be read; `where` names it."""
 

@@ -14,11 +14,21 @@ from qa.check import CheckResult
 from qa.types import Answer, Hit
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone surrogates: a file name that is not valid UTF-8, as Python hands it over; printing one
+# raises, so it is shown as U+FFFD.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
 
 
 def safe(text: str) -> str:
     """Text with terminal control characters removed."""
-    return _CONTROL.sub("", text)
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))
+
+
+def safe_line(text: str) -> str:
+    """`safe` text on one line: tabs and line breaks (a file name may hold them) become spaces,
+    so one row of a listing stays one line."""
+    return safe(_LINE_BREAKS.sub(" ", text))
 
 
 def answer_text(ans: Answer) -> str:

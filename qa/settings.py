@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
     # Ingest.
     max_file_bytes: int = 50 * 1024 * 1024
+    # One record's text (a CSV row, a JSONL line, a file): longer ones are reported, not
+    # indexed, and streamed files stop reading a line or field here (bench/big_record.py).
+    max_record_chars: int = Field(default=2 * 1024 * 1024, ge=1024)
     url_timeout: float = 20.0
     # URLs whose host has a loopback, private, link-local... address are refused (a server must
     # not fetch its own network for its users: docs/security.md); true for intranet feeds.

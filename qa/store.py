@@ -102,6 +102,22 @@ class Store:
         self.listeners: list[ChunkListener] = []
 
     def _open(self, client: ClientAPI) -> None:
+        try:
+            self._open_collections(client)
+        except Exception as e:
+            self._raise_if_damaged(e)
+            raise
+
+    def _raise_if_damaged(self, error: Exception) -> None:
+        """Raise the one-line "index is damaged" error when error says so."""
+        from qa.chroma_local import damage_reason, damaged
+
+        reason = damage_reason(error)
+        if reason:
+            where = self.client.get_settings().persist_directory or self.name
+            raise damaged(where, reason) from None
+
+    def _open_collections(self, client: ClientAPI) -> None:
         from qa.chroma_local import chroma_embedding_function
 
         ef = chroma_embedding_function(self.embeddings)
@@ -138,6 +154,7 @@ class Store:
             try:
                 return fn()
             except Exception as e:
+                self._raise_if_damaged(e)
                 if attempt == READ_TRIES - 1 or not is_stale_read(e) or not self.refresh():
                     raise
                 time.sleep(0.2 * (attempt + 1))

@@ -11,9 +11,9 @@ from typing import Any
 
 from qa.app import App
 from qa.errors import ArticleQAError
+from qa.inputs import check_k, check_question, parse_history
 from qa.render import hit_dict
 from qa.retrieve import Filters
-from qa.rewrite import Turn
 from qa.ui_chat import CHAT_QUEUE, to_date
 from qa.ui_library import LIBRARY_QUEUE, index_uploads, parse_urls, remove_target
 
@@ -48,13 +48,14 @@ def register_api(app: App) -> None:
         from qa.types import Answer
 
         try:
-            turns = [
-                Turn(role=str(t.get("role", "")), content=str(t.get("content", "")))
-                for t in history or []
-            ]
+            check_question(question)
+            turns = parse_history(history)
             # The same answer path as the CLI and the chat (App.ask), tokens skipped.
             stream = app.ask(
-                question, history=turns, filters=filters(sources, since, until), k=k or None
+                question,
+                history=turns,
+                filters=filters(sources, since, until),
+                k=check_k(k, default=app.settings.k),
             )
             result = next(item for item in stream if isinstance(item, Answer))
         except ArticleQAError as e:
@@ -80,10 +81,9 @@ def register_api(app: App) -> None:
     ) -> list[dict[str, Any]]:
         """Retrieval only: the ranked passages for a query."""
         try:
+            k = check_k(k, default=app.settings.k)
             app.require_articles()
-            hits = app.retriever.search(
-                query, k=k or app.settings.k, filters=filters(sources, since, until)
-            )
+            hits = app.retriever.search(query, k=k, filters=filters(sources, since, until))
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
         return api_json([hit_dict(h) for h in hits])

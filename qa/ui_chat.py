@@ -74,11 +74,11 @@ class Options:
 
 def to_date(value: object, name: str) -> str:
     """An ISO date from a date picker value (string or timestamp); "" when empty."""
-    from ingest.normalize import parse_date
+    from ingest.normalize import parse_filter_date
 
     if value in (None, ""):
         return ""
-    iso = parse_date(value)
+    iso = parse_filter_date(value)
     if not iso:
         raise ConfigError(f"{name}: cannot read {value!r} as a date")
     return iso[:10]

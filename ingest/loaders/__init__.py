@@ -10,6 +10,7 @@ from ingest.loaders.articles import article_id
 from ingest.loaders.files import SUPPORTED_SUFFIXES, load_file, walk
 from ingest.loaders.web import url_articles
 from ingest.normalize import ONLY_HTTP, has_scheme, is_url
+from ingest.paths import shown
 from qa.errors import LoadError
 from qa.types import Article
 
@@ -26,10 +27,11 @@ def _guarded(articles: Iterator[Article | LoadError], where: str) -> Iterator[Ar
         yield LoadError(where, f"could not be read ({type(error).__name__}: {error})")
 
 
-def _files(root: Path, *, max_bytes: int) -> Iterator[Article | LoadError]:
+def _files(root: Path, *, max_bytes: int, max_chars: int) -> Iterator[Article | LoadError]:
     origin = str(root)
     if not root.is_dir():
-        yield from _guarded(load_file(root, origin=origin, max_bytes=max_bytes), origin)
+        articles = load_file(root, origin=origin, max_bytes=max_bytes, max_chars=max_chars)
+        yield from _guarded(articles, shown(origin))
         return
     errors: list[LoadError] = []
     seen: set[Path] = set()
@@ -41,7 +43,8 @@ def _files(root: Path, *, max_bytes: int) -> Iterator[Article | LoadError]:
         if real in seen:  # the same file reached again through a symlink
             continue
         seen.add(real)
-        yield from _guarded(load_file(path, origin=origin, max_bytes=max_bytes), str(path))
+        articles = load_file(path, origin=origin, max_bytes=max_bytes, max_chars=max_chars)
+        yield from _guarded(articles, shown(str(path)))
     yield from errors
 
 
@@ -51,11 +54,14 @@ def load(
     max_bytes: int = 50 * 1024 * 1024,
     timeout: float = 20.0,
     allow_private: bool = False,
+    max_chars: int = 2 * 1024 * 1024,
 ) -> Iterator[Article | LoadError]:
     """Yield one Article per article in a file, folder or http(s) URL, one LoadError per failure.
 
     Never raises for bad input. Files read whole (text, HTML, JSON, feeds) and URL responses are
-    capped at max_bytes; CSV and JSONL files (also gzipped) are streamed row by row, uncapped.
+    capped at max_bytes; CSV and JSONL files (also gzipped) are streamed row by row, uncapped,
+    but no line or field is read past the record cap: a record whose text is over max_chars
+    is one LoadError. Only regular files are opened (a FIFO or device is reported).
     A record that fails inside a good file is reported as "{file}:{n}" (n: line for JSONL/CSV,
     record number for JSON lists and feed entries). URLs at non-public addresses are refused
     unless allow_private (ingest.loaders.netguard).
@@ -77,6 +83,6 @@ def load(
     # owns its articles even when two sources reach the same file.
     root = Path(os.path.abspath(os.path.expanduser(source)))
     if not root.exists():
-        yield LoadError(str(root), "no such file or directory")
+        yield LoadError(shown(str(root)), "no such file or directory")
         return
-    yield from _files(root, max_bytes=max_bytes)
+    yield from _files(root, max_bytes=max_bytes, max_chars=max_chars)

@@ -15,8 +15,9 @@ from ingest.loaders.articles import article_id, build_article, title_from_text
 from ingest.loaders.decode import SAMPLE_BYTES, decode_bytes, detect_encoding
 from ingest.loaders.feeds import feed_articles, looks_like_feed
 from ingest.loaders.html import extract_page
-from ingest.loaders.records import csv_articles, json_articles, jsonl_articles
+from ingest.loaders.records import csv_articles, json_articles, jsonl_articles, over_limit
 from ingest.normalize import is_url
+from ingest.paths import not_regular, shown
 from qa.errors import LoadError
 from qa.types import Article
 
@@ -26,6 +27,7 @@ FEED_SUFFIXES = (".xml", ".rss", ".atom")
 # Record files are streamed row by row, so they may be larger than max_bytes.
 STREAM_SUFFIXES = (".jsonl", ".csv", ".jsonl.gz", ".csv.gz")
 SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, *HTML_SUFFIXES, ".json", *STREAM_SUFFIXES, *FEED_SUFFIXES)
+_SINGLE = (*TEXT_SUFFIXES, *HTML_SUFFIXES)  # one article per file
 
 
 def suffix_of(path: Path) -> str:
@@ -76,14 +78,27 @@ def _open_text(path: Path, where: str) -> Iterator[TextIO]:
         yield io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
 
 
-def _stream_articles(path: Path, suffix: str, origin: str) -> Iterator[Article | LoadError]:
-    where = str(path)
+def _stream_articles(
+    path: Path, suffix: str, origin: str, max_chars: int
+) -> Iterator[Article | LoadError]:
+    where = shown(str(path))
     read = csv_articles if suffix.startswith(".csv") else jsonl_articles
     try:
         with _open_text(path, where) as stream:
-            yield from read(stream, where, origin=origin)
+            yield from read(stream, str(path), origin=origin, max_chars=max_chars)
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         raise LoadError(where, f"not a valid gzip file: {e}") from None
+
+
+def _capped(
+    items: Iterator[Article | LoadError], where: str, max_chars: int, numbered: bool
+) -> Iterator[Article | LoadError]:
+    """Articles over max_chars become errors (numbered: "path:n" for the n-th record)."""
+    for n, item in enumerate(items, 1):
+        if isinstance(item, Article) and len(item.text) > max_chars:
+            yield over_limit(f"{where}:{n}" if numbered else where, len(item.text), max_chars)
+        else:
+            yield item
 
 
 def _whole_file_articles(
@@ -126,15 +141,21 @@ def _whole_file_articles(
         yield from feed_articles(data, where, path=where, origin=origin)
 
 
-def load_file(path: Path, *, origin: str, max_bytes: int) -> Iterator[Article | LoadError]:
-    """Yield the articles of one file; file-level problems raise LoadError(path)."""
-    where = str(path)
+def load_file(
+    path: Path, *, origin: str, max_bytes: int, max_chars: int = 2 * 1024 * 1024
+) -> Iterator[Article | LoadError]:
+    """Yield the articles of one file; file-level problems raise LoadError(path).
+    A record whose text is over max_chars is yielded as a LoadError, not read whole."""
+    where = shown(str(path))
     suffix = suffix_of(path)
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(where, f"unsupported file type {suffix or '(no suffix)'}")
+    kind = not_regular(str(path))
+    if kind:
+        raise LoadError(where, kind)
     try:
         if suffix in STREAM_SUFFIXES:
-            yield from _stream_articles(path, suffix, origin)
+            yield from _stream_articles(path, suffix, origin, max_chars)
             return
         size = path.stat().st_size
         if size > max_bytes:
@@ -142,7 +163,8 @@ def load_file(path: Path, *, origin: str, max_bytes: int) -> Iterator[Article | 
             raise LoadError(where, f"file is {human_size(size)}, over the {limit} limit")
         if size == 0:
             raise LoadError(where, "empty file")
-        yield from _whole_file_articles(path, suffix, path.read_bytes(), origin)
+        articles = _whole_file_articles(path, suffix, path.read_bytes(), origin)
+        yield from _capped(articles, where, max_chars, numbered=suffix not in _SINGLE)
     except FileNotFoundError:
         raise LoadError(where, "no such file") from None
     except PermissionError:

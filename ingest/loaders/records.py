@@ -9,6 +9,7 @@ from typing import TextIO
 
 from ingest.loaders.articles import article_id, build_article
 from ingest.normalize import normalize_text
+from ingest.paths import shown
 from qa.errors import LoadError
 from qa.types import Article
 
@@ -20,8 +21,9 @@ AUTHOR_FIELDS = ("author", "authors")
 # The news corpus stores each article's deck here; it is the article's summary lead, so it
 # belongs to the searchable text unless the body already repeats it.
 SUBTITLE_FIELD = "subtitle"
-# CSV cells hold whole articles; the csv module's default cap is 128 KiB.
-_CSV_FIELD_LIMIT = 2**31 - 1
+# A record's text is capped by the caller (max_record_chars); the raw line or CSV field it
+# comes in may be somewhat longer (other fields, JSON escapes), up to this many times the cap.
+_RAW_FACTOR = 2
 
 
 def _first(record: Mapping[str, object], fields: tuple[str, ...]) -> object:
@@ -89,24 +91,102 @@ def json_articles(text: str, path: str, *, origin: str) -> Iterator[Article | Lo
         yield _attempt(item, f"{path}:{number}", path, number, origin)
 
 
-def jsonl_articles(stream: TextIO, path: str, *, origin: str) -> Iterator[Article | LoadError]:
-    """Yield one article per non-blank line of a JSON Lines stream; a bad line is one error."""
-    for line_no, line in enumerate(stream, 1):
+def over_limit(where: str, size: int, max_chars: int) -> LoadError:
+    """The error for one record whose text is longer than max_chars ("size+": at least)."""
+    return LoadError(
+        where,
+        f"record is {size:,}+ characters, over the {max_chars:,}-character limit "
+        "(max_record_chars): not indexed",
+    )
+
+
+def _capped(item: Article | LoadError, where: str, max_chars: int) -> Article | LoadError:
+    if isinstance(item, Article) and len(item.text) > max_chars:
+        return over_limit(where, len(item.text), max_chars)
+    return item
+
+
+def bounded_lines(stream: TextIO, limit: int) -> Iterator[str | int]:
+    """The lines of stream, each read at most `limit` characters at a time: a longer line is
+    skipped to its end unread and given as its length (an int), so memory stays bounded."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith("\n"):
+            yield line
+            continue
+        size = len(line)
+        while line and not line.endswith("\n"):
+            line = stream.readline(limit)
+            size += len(line)
+        yield size
+
+
+def jsonl_articles(
+    stream: TextIO, path: str, *, origin: str, max_chars: int = 2 * 1024 * 1024
+) -> Iterator[Article | LoadError]:
+    """Yield one article per non-blank line of a JSON Lines stream; a bad line is one error.
+    A line over the record cap (max_chars, with room for other fields) is skipped unread."""
+    shown_path = shown(path)
+    for line_no, line in enumerate(bounded_lines(stream, _RAW_FACTOR * max_chars), 1):
+        where = f"{shown_path}:{line_no}"
+        if isinstance(line, int):
+            yield over_limit(where, line, max_chars)
+            continue
         if not line.strip():
             continue
-        where = f"{path}:{line_no}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
             yield LoadError(where, f"invalid JSON at column {e.colno}: {e.msg}")
             continue
-        yield _attempt(record, where, path, line_no, origin)
+        yield _capped(_attempt(record, where, path, line_no, origin), where, max_chars)
 
 
-def csv_articles(stream: TextIO, path: str, *, origin: str) -> Iterator[Article | LoadError]:
-    """Yield one article per CSV row (header names as in JSON records), streaming the file."""
-    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
-    reader = csv.DictReader(stream)
+class _Pieces:
+    """A text stream as lines of at most `limit` characters (longer ones come in pieces), with
+    the quote parity of what was handed out, so a reader can skip to the end of a record."""
+
+    def __init__(self, stream: TextIO, limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.quotes = 0  # '"' characters handed out: odd means inside a quoted field
+        self.last = "\n"  # the last piece handed out
+
+    def __iter__(self) -> _Pieces:
+        return self
+
+    def __next__(self) -> str:
+        piece = self.stream.readline(self.limit)
+        if not piece:
+            raise StopIteration
+        self.quotes += piece.count('"')
+        self.last = piece
+        return piece
+
+    def skip_record(self) -> int:
+        """Read on to the end of the record being read (outside quotes, at a line end);
+        return how many characters were skipped."""
+        size = 0
+        while not (self.quotes % 2 == 0 and self.last.endswith("\n")):
+            try:
+                size += len(next(self))
+            except StopIteration:
+                break
+        return size
+
+
+def csv_articles(
+    stream: TextIO, path: str, *, origin: str, max_chars: int = 2 * 1024 * 1024
+) -> Iterator[Article | LoadError]:
+    """Yield one article per CSV row (header names as in JSON records), streaming the file.
+    A field over the record cap (max_chars) stops being read there: its row is one error."""
+    # The csv module stops a field at its limit (global to the module: set for each file).
+    csv.field_size_limit(max_chars)
+    pieces = _Pieces(stream, _RAW_FACTOR * max_chars)
+    reader = csv.DictReader(pieces)
+    shown_path = shown(path)
     try:
         columns = {str(name).strip().lower() for name in reader.fieldnames or ()}
     except csv.Error as e:
@@ -116,13 +196,19 @@ def csv_articles(stream: TextIO, path: str, *, origin: str) -> Iterator[Article 
     number = 0
     while True:
         line_no = reader.line_num + 1
+        where = f"{shown_path}:{line_no}"
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as e:
+            if "field limit" in str(e):
+                number += 1  # ids count rows: the rows after this one keep theirs
+                skipped = pieces.skip_record()
+                yield over_limit(where, max_chars + skipped, max_chars)
+                continue
             # The reader cannot resynchronize after a broken quote; stop with what was read.
-            yield LoadError(f"{path}:{line_no}", f"invalid CSV: {e}")
+            yield LoadError(where, f"invalid CSV: {e}")
             return
         number += 1
-        yield _attempt(row, f"{path}:{line_no}", path, number, origin)
+        yield _capped(_attempt(row, where, path, number, origin), where, max_chars)
