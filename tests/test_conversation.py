@@ -178,7 +178,7 @@ def test_bad_history_file_is_one_line(seed_index: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"not": "a list"}')
     got = _cli(seed_index, "ask", FOLLOW_UP, "--history", str(bad))
-    assert got.returncode == 1 and "history must be a JSON list" in got.stderr
+    assert got.returncode == 1 and "history must be a list of turns" in got.stderr
     assert "Traceback" not in got.stderr
 
 
