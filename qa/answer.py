@@ -19,6 +19,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from qa.answerability import judge
 from qa.conflicts import find_conflict
 from qa.errors import ArticleQAError, BackendError
 from qa.prompts import render
@@ -76,8 +77,9 @@ def stream_answer(
     query = standalone_question(question, history)
     hits = retriever.search(query, k=k, filters=filters)
     r = rank_sentences(query, hits, retriever.embeddings)
-    if not r.cands or r.best < min_relevance:
-        yield Answer(question, NOT_FOUND, False, standalone_question=query, closest=tuple(hits))
+    verdict = judge(query, hits, r, idf=retriever.lexical_index().idf, min_cosine=min_relevance)
+    if not verdict.answerable:
+        yield Answer(question, NOT_FOUND, False, (), query, (verdict.reason,), tuple(hits))
         return
     cands, cv, relevance, ranked = r.cands, r.vectors, r.relevance, r.order
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.answerability import Judgement, judge
 from qa.errors import ConfigError
 from qa.rewrite import Turn, standalone_question
 from qa.settings import Settings
@@ -55,11 +56,14 @@ class MtragReport:
     min_relevance: float = 0.0
     backend: str = ""
     signals: list[tuple[float, bool]] = field(default_factory=list, repr=False)
+    # Per question: the answerability judgement and whether it is labelled UNANSWERABLE.
+    judgements: list[tuple[Judgement, bool]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready numbers (the per-question refusal signals left out)."""
         d = asdict(self)
         d.pop("signals")
+        d.pop("judgements")
         d["verified_share"] = (
             self.verified_sentences / self.drafted_sentences if self.drafted_sentences else None
         )
@@ -155,9 +159,12 @@ def run_mtrag_eval(
                 rewritten += _recall(app, query, task.gold, doc_of, settings.k)
             query = standalone_question(task.question, task.history)
             hits = app.retriever.search(query, k=settings.k)
-            signal = rank_sentences(query, hits, app.embeddings).best
+            ranked = rank_sentences(query, hits, app.embeddings)
+            idf = app.retriever.lexical_index().idf
+            verdict = judge(query, hits, ranked, idf=idf, min_cosine=settings.min_relevance)
             is_unanswerable = task.answerable == "UNANSWERABLE"
-            report.signals.append((signal, is_unanswerable))
+            report.signals.append((ranked.best, is_unanswerable))
+            report.judgements.append((verdict, is_unanswerable))
             unanswerable += is_unanswerable
             if answers:
                 t0 = time.perf_counter()
@@ -185,9 +192,9 @@ def run_mtrag_eval(
                     f1s.append(token_f1(final.text, task.reference))
             if progress:
                 progress("answer" if answers else "search", n, len(tasks))
-        if not answers:  # refusal from the signal alone
-            refused = sum(s < settings.min_relevance for s, _ in report.signals)
-            refused_unans = sum(s < settings.min_relevance and u for s, u in report.signals)
+        if not answers:  # refusal from the judgement alone
+            refused = sum(not j.answerable for j, _ in report.judgements)
+            refused_unans = sum(not j.answerable and u for j, u in report.judgements)
     report.recall_plain = plain / with_gold if with_gold else 0.0
     report.recall_rewritten = rewritten / with_gold if with_gold else 0.0
     report.refusal_precision = refused_unans / refused if refused else 0.0

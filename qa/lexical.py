@@ -71,6 +71,7 @@ class LexicalIndex:
         self.position = {cid: i for i, cid in enumerate(ids)}
         dated = self.days[self.days > 0]
         self._span = (int(dated.min()), int(dated.max())) if dated.size else (0, 0)
+        self._df: np.ndarray | None = None  # chunks per term, for idf()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -146,6 +147,21 @@ class LexicalIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         s = np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
         return s * mask if mask is not None else s
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """Rarity of stemmed terms (as `content_terms` makes them) over the chunks, 0..1:
+        0 for a term in every chunk, 1 for a term in none."""
+        from qa.answerability import scaled_idf
+
+        if self._df is None:  # a term's column in the score matrix holds one entry per chunk
+            self._df = np.diff(self.retriever.scores["indptr"]) if self.ids else np.zeros(0)
+        vocab = self.tokenizer.get_vocab_dict()
+        out = {}
+        for term in terms:
+            t = vocab.get(term)
+            df = int(self._df[t]) if t is not None and t < len(self._df) else 0
+            out[term] = scaled_idf(df, len(self.ids))
+        return out
 
     def top(self, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The k best (chunk_id, score) of a score vector, best first, zeros left out."""
