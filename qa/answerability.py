@@ -10,7 +10,6 @@ reads how much of that weight the best evidence holds, next to the best sentence
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -25,13 +24,13 @@ if TYPE_CHECKING:
 Idf = Callable[[Iterable[str]], Mapping[str, float]]
 
 # Thresholds, chosen by measurement (docs/answerability.md: commands and the table of
-# operating points). No pair of them meets every target at once: the XQuAD refusal set asks
-# for a relevance floor near 0.65 that refuses 9% of XQuAD questions over their own
-# paragraphs (contains-gold 0.837 -> 0.791) and 35% of MTRAG's. These keep those refusals at
-# 2% (contains-gold 0.830) and were the best such pair on the tuning half of the refusal set
-# (even article pairs: refused 0.458, answered 1.000; other half 0.322, 1.000; MTRAG dev
-# refusal precision 0.551, recall 0.574). A best sentence this relevant answers, whatever
-# its words:
+# operating points). No pair meets every target at once: the XQuAD refusal set asks for a
+# relevance floor near 0.65-0.70, which refuses 8-11% of XQuAD questions over their own
+# paragraphs (contains-gold 0.837 -> 0.79) and 35-41% of MTRAG's tasks. These keep those
+# refusals at 2% (contains-gold 0.830) and were the best such pair on the tuning half of the
+# refusal set (even article pairs: refused 0.458, answered 1.000; other half 0.322, 1.000;
+# MTRAG dev refusal precision 0.523, recall 0.489). A best sentence this relevant answers,
+# whatever its words:
 WEAK_RELEVANCE = 0.53
 # Below it, the best sentence with its neighbours and title must hold this share of the
 # question's IDF weight.
@@ -131,8 +130,3 @@ def _window(ranked: Ranked, i: int) -> set[str]:
     hit = cands[i].hit
     near = [cands[j].text for j in (i - 1, i, i + 1) if 0 <= j < len(cands) and cands[j].hit is hit]
     return content_terms(" ".join([hit.title, *near]))
-
-
-def scaled_idf(df: int, n: int) -> float:
-    """IDF scaled to 0..1: 0 for a term in every chunk, 1 for a term in none."""
-    return math.log((n + 1) / (df + 1)) / math.log(n + 1) if n > 0 else 1.0

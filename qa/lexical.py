@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -151,8 +152,6 @@ class LexicalIndex:
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """Rarity of stemmed terms (as `content_terms` makes them) over the chunks, 0..1:
         0 for a term in every chunk, 1 for a term in none."""
-        from qa.answerability import scaled_idf
-
         if self._df is None:  # a term's column in the score matrix holds one entry per chunk
             self._df = np.diff(self.retriever.scores["indptr"]) if self.ids else np.zeros(0)
         vocab = self.tokenizer.get_vocab_dict()
@@ -193,6 +192,11 @@ class LexicalIndex:
         if got is None:
             return None
         return cls.from_postings(got[0], params), got[1]
+
+
+def scaled_idf(df: int, n: int) -> float:
+    """IDF scaled to 0..1: 0 for a term in every one of n chunks, 1 for a term in none."""
+    return math.log((n + 1) / (df + 1)) / math.log(n + 1) if n > 0 else 1.0
 
 
 def sync_postings(

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from qa.answer import NOT_FOUND, Ranked, answer
-from qa.answerability import MIN_COVERAGE, WEAK_RELEVANCE, decide, judge, scaled_idf
-from qa.lexical import LexicalIndex
+from qa.answerability import MIN_COVERAGE, WEAK_RELEVANCE, Idf, decide, judge
+from qa.lexical import LexicalIndex, scaled_idf
 from qa.retrieve import Retriever
 from qa.types import Article, Chunk, Hit
 from qa.verify import Candidate, content_terms
@@ -47,7 +47,7 @@ def hits_of(ranked: Ranked) -> list[Hit]:
     return list({id(c.hit): c.hit for c in ranked.cands}.values())
 
 
-def idf_of(rare: set[str]) -> object:
+def idf_of(rare: set[str]) -> Idf:
     """Rare terms weigh 0.9, the rest 0.3."""
     return lambda terms: {t: 0.9 if t in rare else 0.3 for t in terms}
 
@@ -55,7 +55,7 @@ def idf_of(rare: set[str]) -> object:
 def test_a_rare_term_in_no_passage_is_refused_and_named() -> None:
     ranked = hits_and_ranking([0, 1, 2], [0.5, 0.4, 0.3])
     q = "What year did Tesla die?"
-    got = judge(q, hits_of(ranked), ranked, idf=idf_of(content_terms("Tesla")))  # type: ignore[arg-type]
+    got = judge(q, hits_of(ranked), ranked, idf=idf_of(content_terms("Tesla")))
     assert not got.answerable and "'tesla'" in got.reason
     assert got.signals["missing"] == 0.9
 
@@ -63,7 +63,7 @@ def test_a_rare_term_in_no_passage_is_refused_and_named() -> None:
 def test_the_best_sentence_holding_the_question_terms_is_answerable() -> None:
     ranked = hits_and_ranking([0, 1, 2], [0.5, 0.4, 0.3])
     q = "When did Prince die?"
-    got = judge(q, hits_of(ranked), ranked, idf=idf_of(content_terms("Prince")))  # type: ignore[arg-type]
+    got = judge(q, hits_of(ranked), ranked, idf=idf_of(content_terms("Prince")))
     assert got.answerable and got.signals["coverage"] == 1.0
 
 
@@ -72,26 +72,26 @@ def test_terms_found_only_away_from_the_best_sentence_do_not_count() -> None:
     ranked = hits_and_ranking([0, 1, 2], [0.5, 0.4, 0.3])
     q = "What budget did the council approve for the harbour?"
     rare = content_terms("harbour budget council")
-    got = judge(q, hits_of(ranked), ranked, idf=idf_of(rare))  # type: ignore[arg-type]
+    got = judge(q, hits_of(ranked), ranked, idf=idf_of(rare))
     assert got.signals["missing"] == 0.0  # every term is in some passage...
     assert got.signals["coverage"] < MIN_COVERAGE and not got.answerable  # ...not the best
     # Ranked the other way round, the same evidence answers it.
     ranked = hits_and_ranking([1, 2, 0], [0.4, 0.5, 0.3])
-    assert judge(q, hits_of(ranked), ranked, idf=idf_of(rare)).answerable  # type: ignore[arg-type]
+    assert judge(q, hits_of(ranked), ranked, idf=idf_of(rare)).answerable
     # A best sentence relevant enough answers whatever its words.
     strong = hits_and_ranking([0, 1, 2], [WEAK_RELEVANCE + 0.05, 0.4, 0.3])
-    assert judge(q, hits_of(strong), strong, idf=idf_of(rare)).answerable  # type: ignore[arg-type]
+    assert judge(q, hits_of(strong), strong, idf=idf_of(rare)).answerable
 
 
 def test_nothing_close_is_refused_whatever_the_terms() -> None:
     ranked = hits_and_ranking([0, 1, 2], [0.5, 0.4, 0.3], best=0.1)
-    got = judge("When did Prince die?", hits_of(ranked), ranked, idf=idf_of(set()), min_cosine=0.3)  # type: ignore[arg-type]
+    got = judge("When did Prince die?", hits_of(ranked), ranked, idf=idf_of(set()), min_cosine=0.3)
     assert not got.answerable and "cosine" in got.reason
     assert not decide({"cosine": 0.9}).answerable  # no evidence at all
 
 
 def test_idf_scales_from_every_chunk_to_none() -> None:
-    rows = [
+    rows: list[tuple[str, str, dict[str, str]]] = [
         (f"c{i}", f"the harbour report number {i}" + (" Tesla" if i == 0 else ""), {})
         for i in range(20)
     ]
