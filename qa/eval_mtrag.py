@@ -3,8 +3,8 @@
 Indexes the gold passages (`contexts`) of all tasks together, asks each task's last user turn
 with its history, and reports retrieval recall@k with and without rewriting, refusal
 precision/recall on the answerability labels, answer token F1 against the reference answers,
-and how many drafted sentences verification kept. The refusal signal of every question is
-kept too, so the threshold can be chosen by measurement (`threshold_sweep`).
+and how many drafted sentences verification kept. The answerability judgement of every
+question is kept too, so its thresholds can be chosen by measurement (`relevance_sweep`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa.answerability import Judgement, judge
+from qa.answerability import Judgement, decide, judge
 from qa.errors import ConfigError
 from qa.rewrite import Turn, standalone_question
 from qa.settings import Settings
@@ -219,18 +219,40 @@ def _recall(app: Any, query: str, gold: Sequence[str], doc_of: dict[str, str], k
 def threshold_sweep(
     signals: Sequence[tuple[float, bool]], thresholds: Sequence[float]
 ) -> list[dict[str, float]]:
-    """Refusal precision/recall if the threshold were each of `thresholds`."""
-    total_unans = sum(u for _, u in signals)
-    rows = []
-    for t in thresholds:
-        refused = [u for s, u in signals if s < t]
-        hit = sum(refused)
-        rows.append(
-            {
-                "threshold": t,
-                "refused": len(refused),
-                "precision": hit / len(refused) if refused else 0.0,
-                "recall": hit / total_unans if total_unans else 0.0,
-            }
+    """Refusal precision/recall if the cosine threshold were each of `thresholds`."""
+    total = sum(u for _, u in signals)
+    return [_counts(t, [u for s, u in signals if s < t], total) for t in thresholds]
+
+
+def relevance_sweep(
+    judgements: Sequence[tuple[Judgement, bool]],
+    thresholds: Sequence[float],
+    *,
+    min_cosine: float = 0.0,
+) -> list[dict[str, float]]:
+    """Refusal precision/recall if the judgement's weak-relevance threshold were each of
+    `thresholds` (the other thresholds as they are)."""
+    total = sum(u for _, u in judgements)
+    return [
+        _counts(
+            t,
+            [
+                u
+                for j, u in judgements
+                if not decide(j.signals, min_cosine=min_cosine, weak_relevance=t).answerable
+            ],
+            total,
         )
-    return rows
+        for t in thresholds
+    ]
+
+
+def _counts(threshold: float, refused: list[bool], total_unans: int) -> dict[str, float]:
+    """One sweep row from the labels (UNANSWERABLE or not) of the refused questions."""
+    hit = sum(refused)
+    return {
+        "threshold": threshold,
+        "refused": len(refused),
+        "precision": hit / len(refused) if refused else 0.0,
+        "recall": hit / total_unans if total_unans else 0.0,
+    }
