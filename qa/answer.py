@@ -20,6 +20,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from qa.answerability import judge
 from qa.claims import Span, check_sentences, span_vectors, spans
 from qa.conflicts import find_conflict
 from qa.errors import ArticleQAError, BackendError
@@ -78,13 +79,15 @@ def stream_answer(
     # not by the previous question that retrieval needed.
     r = rank_sentences(resolved.ranking, hits, retriever.embeddings)
     window_notes = [window.note] if window and window.note else []
-    if not r.cands or r.best < min_relevance:
+    idf = retriever.lexical_index().idf
+    verdict = judge(resolved.ranking, hits, r, idf=idf, min_cosine=min_relevance)
+    if not verdict.answerable:
         yield Answer(
             question,
             NOT_FOUND,
             False,
             standalone_question=query,
-            notes=tuple(window_notes),
+            notes=tuple([*window_notes, verdict.reason]),
             closest=tuple(hits),
             time_window=window,
         )

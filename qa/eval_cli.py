@@ -162,7 +162,11 @@ def squad(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Embedding cache file (default: the configured model's own cache).",
 )
-@click.option("--sweep", is_flag=True, help="Also print refusal precision/recall per threshold.")
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="Also print refusal precision/recall per weak-relevance threshold of the judgement.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
 @click.pass_obj
 def mtrag(
@@ -176,7 +180,7 @@ def mtrag(
 ) -> None:
     """Replay MTRAG conversations: retrieval recall@k with and without rewriting, refusal
     precision/recall on the answerability labels, answer token F1 against the references."""
-    from qa.eval_mtrag import run_mtrag_eval, threshold_sweep
+    from qa.eval_mtrag import relevance_sweep, run_mtrag_eval
 
     settings = app.settings
     with _progress(not as_json and sys.stderr.isatty()) as progress:
@@ -190,7 +194,11 @@ def mtrag(
         )
     data = report.to_dict()
     if sweep:
-        data["sweep"] = threshold_sweep(report.signals, [x / 100 for x in range(10, 61, 5)])
+        data["sweep"] = relevance_sweep(
+            report.judgements,
+            [x / 100 for x in range(40, 81, 5)],
+            min_cosine=settings.min_relevance,
+        )
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return

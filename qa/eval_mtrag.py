@@ -3,8 +3,8 @@
 Indexes the gold passages (`contexts`) of all tasks together, asks each task's last user turn
 with its history, and reports retrieval recall@k with and without rewriting, refusal
 precision/recall on the answerability labels, answer token F1 against the reference answers,
-and how many drafted sentences verification kept. The refusal signal of every question is
-kept too, so the threshold can be chosen by measurement (`threshold_sweep`).
+and how many drafted sentences verification kept. The answerability judgement of every
+question is kept too, so its thresholds can be chosen by measurement (`relevance_sweep`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.answerability import Judgement, decide, judge
 from qa.errors import ConfigError
 from qa.rewrite import Turn, follow_up
 from qa.settings import Settings
@@ -64,11 +65,14 @@ class MtragReport:
     clarification_rewritten: int = 0
     backend: str = ""
     signals: list[tuple[float, bool]] = field(default_factory=list, repr=False)
+    # Per question: the answerability judgement and whether it is labelled UNANSWERABLE.
+    judgements: list[tuple[Judgement, bool]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready numbers (the per-question refusal signals left out)."""
         d = asdict(self)
         d.pop("signals")
+        d.pop("judgements")
         d["verified_share"] = (
             self.verified_sentences / self.drafted_sentences if self.drafted_sentences else None
         )
@@ -166,9 +170,14 @@ def run_mtrag_eval(
                 plain += _recall(app, task.question, task.gold, doc_of, settings.k)
                 rewritten += _recall(app, resolved.retrieval, task.gold, doc_of, settings.k)
             hits = app.retriever.search(resolved.retrieval, k=settings.k)
-            signal = rank_sentences(resolved.ranking, hits, app.embeddings).best
+            ranked = rank_sentences(resolved.ranking, hits, app.embeddings)
+            idf = app.retriever.lexical_index().idf
+            verdict = judge(
+                resolved.ranking, hits, ranked, idf=idf, min_cosine=settings.min_relevance
+            )
             is_unanswerable = task.answerable == "UNANSWERABLE"
-            report.signals.append((signal, is_unanswerable))
+            report.signals.append((ranked.best, is_unanswerable))
+            report.judgements.append((verdict, is_unanswerable))
             unanswerable += is_unanswerable
             if answers:
                 t0 = time.perf_counter()
@@ -196,9 +205,9 @@ def run_mtrag_eval(
                     f1s.append(token_f1(final.text, task.reference))
             if progress:
                 progress("answer" if answers else "search", n, len(tasks))
-        if not answers:  # refusal from the signal alone
-            refused = sum(s < settings.min_relevance for s, _ in report.signals)
-            refused_unans = sum(s < settings.min_relevance and u for s, u in report.signals)
+        if not answers:  # refusal from the judgement alone
+            refused = sum(not j.answerable for j, _ in report.judgements)
+            refused_unans = sum(not j.answerable and u for j, u in report.judgements)
     report.recall_plain = plain / with_gold if with_gold else 0.0
     report.recall_rewritten = rewritten / with_gold if with_gold else 0.0
     report.refusal_precision = refused_unans / refused if refused else 0.0
@@ -235,18 +244,40 @@ def _recall(app: Any, query: str, gold: Sequence[str], doc_of: dict[str, str], k
 def threshold_sweep(
     signals: Sequence[tuple[float, bool]], thresholds: Sequence[float]
 ) -> list[dict[str, float]]:
-    """Refusal precision/recall if the threshold were each of `thresholds`."""
-    total_unans = sum(u for _, u in signals)
-    rows = []
-    for t in thresholds:
-        refused = [u for s, u in signals if s < t]
-        hit = sum(refused)
-        rows.append(
-            {
-                "threshold": t,
-                "refused": len(refused),
-                "precision": hit / len(refused) if refused else 0.0,
-                "recall": hit / total_unans if total_unans else 0.0,
-            }
+    """Refusal precision/recall if the cosine threshold were each of `thresholds`."""
+    total = sum(u for _, u in signals)
+    return [_counts(t, [u for s, u in signals if s < t], total) for t in thresholds]
+
+
+def relevance_sweep(
+    judgements: Sequence[tuple[Judgement, bool]],
+    thresholds: Sequence[float],
+    *,
+    min_cosine: float = 0.0,
+) -> list[dict[str, float]]:
+    """Refusal precision/recall if the judgement's weak-relevance threshold were each of
+    `thresholds` (the other thresholds as they are)."""
+    total = sum(u for _, u in judgements)
+    return [
+        _counts(
+            t,
+            [
+                u
+                for j, u in judgements
+                if not decide(j.signals, min_cosine=min_cosine, weak_relevance=t).answerable
+            ],
+            total,
         )
-    return rows
+        for t in thresholds
+    ]
+
+
+def _counts(threshold: float, refused: list[bool], total_unans: int) -> dict[str, float]:
+    """One sweep row from the labels (UNANSWERABLE or not) of the refused questions."""
+    hit = sum(refused)
+    return {
+        "threshold": threshold,
+        "refused": len(refused),
+        "precision": hit / len(refused) if refused else 0.0,
+        "recall": hit / total_unans if total_unans else 0.0,
+    }

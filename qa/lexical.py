@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -72,6 +73,7 @@ class LexicalIndex:
         dated = self.days[self.days > 0]
         self._span = (int(dated.min()), int(dated.max())) if dated.size else (0, 0)
         self._articles: np.ndarray | None = None  # an article number per chunk, when asked
+        self._df: np.ndarray | None = None  # chunks per term, for idf()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -156,6 +158,19 @@ class LexicalIndex:
         s = np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
         return s * mask if mask is not None else s
 
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """Rarity of stemmed terms (as `content_terms` makes them) over the chunks, 0..1:
+        0 for a term in every chunk, 1 for a term in none."""
+        if self._df is None:  # a term's column in the score matrix holds one entry per chunk
+            self._df = np.diff(self.retriever.scores["indptr"]) if self.ids else np.zeros(0)
+        vocab = self.tokenizer.get_vocab_dict()
+        out = {}
+        for term in terms:
+            t = vocab.get(term)
+            df = int(self._df[t]) if t is not None and t < len(self._df) else 0
+            out[term] = scaled_idf(df, len(self.ids))
+        return out
+
     def top(self, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The k best (chunk_id, score) of a score vector, best first, zeros left out."""
         if scores.size == 0 or k <= 0:
@@ -186,6 +201,11 @@ class LexicalIndex:
         if got is None:
             return None
         return cls.from_postings(got[0], params), got[1]
+
+
+def scaled_idf(df: int, n: int) -> float:
+    """IDF scaled to 0..1: 0 for a term in every one of n chunks, 1 for a term in none."""
+    return math.log((n + 1) / (df + 1)) / math.log(n + 1) if n > 0 else 1.0
 
 
 def sync_postings(

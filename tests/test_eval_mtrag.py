@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qa.eval_mtrag import load_mtrag, run_mtrag_eval, threshold_sweep
+from qa.answerability import Judgement
+from qa.eval_mtrag import load_mtrag, relevance_sweep, run_mtrag_eval, threshold_sweep
 from tests.conftest import make_settings
 
 
@@ -84,4 +85,14 @@ def test_threshold_sweep_counts() -> None:
     signals = [(0.1, True), (0.2, False), (0.5, False), (0.05, True)]
     rows = threshold_sweep(signals, [0.15, 0.3])
     assert rows[0] == {"threshold": 0.15, "refused": 2, "precision": 1.0, "recall": 1.0}
+    assert rows[1]["refused"] == 3 and abs(rows[1]["precision"] - 2 / 3) < 1e-9
+
+
+def test_relevance_sweep_redecides_from_the_signals() -> None:
+    def j(relevance: float) -> Judgement:
+        return Judgement(True, "", {"cosine": 0.5, "relevance": relevance, "coverage": 0.1})
+
+    judgements = [(j(0.42), True), (j(0.52), False), (j(0.62), True)]
+    rows = relevance_sweep(judgements, [0.5, 0.7], min_cosine=0.3)
+    assert rows[0] == {"threshold": 0.5, "refused": 1, "precision": 1.0, "recall": 0.5}
     assert rows[1]["refused"] == 3 and abs(rows[1]["precision"] - 2 / 3) < 1e-9
