@@ -29,7 +29,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SETS = Path("/work/evaldata/refusal")
+# The refusal set as `trust_sets.py refusal-set xquad-dev.json bench/.cache/refusal` writes it
+# (articles.jsonl to index with the news corpus, questions.jsonl to ask).
+SETS = ROOT / "bench" / ".cache" / "refusal"
 XQUAD = ROOT.parent / "shared/eval/xquad/xquad-dev.json"
 MTRAG = ROOT.parent / "shared/eval/mtrag/mtrag-dev.jsonl"
 

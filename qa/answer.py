@@ -108,7 +108,7 @@ def stream_answer(
         notes.append("the model's answer could not be verified; quoting the articles instead")
     conflict = find_conflict(cands, cv, relevance, ranked)
     if conflict:
-        notes.append("the articles disagree on this; both reports are cited, newest first")
+        notes.append("the articles give different figures; both are cited, newest first")
         evidence = [
             _Support(c.text, c, float(relevance[cands.index(c)]), quoted=True) for c in conflict
         ]

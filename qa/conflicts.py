@@ -1,29 +1,51 @@
 """Spot articles that disagree: the same fact reported with different numbers or dates.
 
 Two sentences state "the same fact" when they come from different articles, both rank near
-the top for the question, and their embeddings are close; they "disagree" when each carries
-numbers and the numbers differ. Cheap and conservative: it only has to catch the common
-case of wire updates (death tolls, prices, dates) that news readers need to see side by side.
+the top for the question, their embeddings are close and they name the same things (one's
+names among the other's: "trade between Russia and China" is not "Russia's foreign trade");
+they "disagree" when each carries numbers and the numbers differ. Cheap and conservative: it
+only has to catch the common case of wire updates (death tolls, prices, dates) that news
+readers need to see side by side.
 """
 
 from __future__ import annotations
 
-import re
+import calendar
 from collections.abc import Sequence
 
 import numpy as np
 
+from qa.facts import name_mentions, number_mentions
 from qa.verify import Candidate
 
-_NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
 SAME_FACT_COSINE = 0.7
 NEAR_TOP = 0.15  # relevance margin under the best sentence
 
 
-def facts(text: str) -> set[str]:
-    """The numbers in a sentence ("1,200" and "1200" count as one). Weekday names are left
-    out on purpose: follow-up reports name the day they were written, which is no conflict."""
-    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+def facts(text: str) -> set[float]:
+    """The numbers in a sentence as values ("1,200", "1200" and "twelve hundred" are not
+    told apart from their value). Weekday names are left out on purpose: follow-up reports
+    name the day they were written, which is no conflict."""
+    return {value for value, _, _ in number_mentions(text)}
+
+
+ROUNDING = 0.015  # "$69 bln" and "$69.52 billion" are one figure, rounded
+
+
+def _covers(small: set[float], big: set[float]) -> bool:
+    """Every number of `small` is in `big`, up to rounding."""
+    return all(any(abs(a - b) <= ROUNDING * max(abs(a), abs(b)) for b in big) for a in small)
+
+
+_WEEKDAYS = frozenset(calendar.day_name[d].lower() for d in range(7))
+
+
+def _same_subject(a: str, b: str) -> bool:
+    """One sentence's names are all among the other's (the other may add detail); the day
+    each was written on does not count."""
+    na = {m.key for m in name_mentions(a)} - _WEEKDAYS
+    nb = {m.key for m in name_mentions(b)} - _WEEKDAYS
+    return na <= nb or nb <= na
 
 
 def _separate(a: Candidate, b: Candidate) -> bool:
@@ -50,8 +72,10 @@ def find_conflict(
             if ca.hit.chunk.article_id == cb.hit.chunk.article_id or not _separate(ca, cb):
                 continue
             fb = facts(cb.text)
-            if not fb or fa == fb or fa <= fb or fb <= fa:
-                continue  # no numbers, same numbers, or one just adds detail
+            if not fb or _covers(fa, fb) or _covers(fb, fa):
+                continue  # no numbers, the same numbers (rounded), or one just adds detail
+            if not _same_subject(ca.text, cb.text):
+                continue  # about different places, people or things
             if float(vectors[a] @ vectors[b]) < SAME_FACT_COSINE:
                 continue
             first, second = sorted(

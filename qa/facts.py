@@ -17,12 +17,15 @@ from qa.verify import STOPWORDS, content_terms
 _SCALE = {
     "thousand": 1e3,
     "million": 1e6,
+    "mln": 1e6,
     "mn": 1e6,
     "m": 1e6,
     "billion": 1e9,
+    "bln": 1e9,
     "bn": 1e9,
     "b": 1e9,
     "trillion": 1e12,
+    "trln": 1e12,
     "tn": 1e12,
 }
 # Small number words: "three people" and "3 people" state the same fact. "one" is left out on
@@ -34,7 +37,7 @@ _WORDS |= {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "
 _WORDS |= {"ninety": 90, "hundred": 100, "dozen": 12}
 _NUMBER = re.compile(
     r"(?<![\w.])[$€£¥]?\s?(?P<n>\d+(?:,\d+)*(?:\.\d+)?)"
-    r"(?:\s?(?P<scale>thousand|million|billion|trillion|mn|bn|tn|m|b)\b)?",
+    r"(?:\s?(?P<scale>thousand|million|billion|trillion|mln|bln|trln|mn|bn|tn|m|b)\b)?",
     re.I,
 )
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.I)

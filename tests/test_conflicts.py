@@ -23,7 +23,8 @@ OTHER = "Dunmore council news\n\nThe Dunmore council approved a new library budg
 
 
 def test_facts_normalizes_numbers() -> None:
-    assert facts("It cost 1,200 dollars on Monday, up 3.5%.") == {"1200", "3.5"}
+    assert facts("It cost 1,200 dollars on Monday, up 3.5%.") == {1200.0, 3.5}
+    assert facts("twelve people and 12 cars") == {12.0}
     assert facts("No figures here.") == set()
 
 
@@ -48,7 +49,7 @@ def test_disagreeing_reports_are_cited_newest_first(tmp_path: Path, embeddings) 
     ans = answer(
         "How many people did the Dunmore warehouse fire kill?", retriever=app.retriever, llm=None
     )
-    assert "Reports differ" in ans.text and any("disagree" in n for n in ans.notes)
+    assert "Reports differ" in ans.text and any("different figures" in n for n in ans.notes)
     cited = [c.article_id for c in ans.citations]
     assert cited.index("late") < cited.index("early")  # newest first
     assert ans.text.index("15") < ans.text.index("12")
@@ -79,3 +80,37 @@ def test_agreeing_reports_are_not_flagged(tmp_path: Path, embeddings) -> None:
         "How many people did the Dunmore warehouse fire kill?", retriever=app.retriever, llm=None
     )
     assert "Reports differ" not in ans.text
+
+
+def test_figures_about_different_things_are_not_a_conflict(tmp_path: Path, embeddings) -> None:
+    # Over the news corpus "How much did Russia's foreign trade fall in 2016?" set Russia's
+    # trade with China beside Russia's total trade as if the reports disagreed.
+    app = App(make_settings(tmp_path))
+    app.__dict__["embeddings"] = embeddings
+    total = (
+        "Russian trade\n\nRussia's foreign trade turnover dropped 11.9% in 2016 to $470.6 "
+        "billion, the Ministry of Economic Development said."
+    )
+    china = (
+        "Russia and China\n\nThe trade turnover between Russia and China in 2016 grew by 2.2% "
+        "to $69.52 billion."
+    )
+    items = [
+        Article(id="total", text=total, title="Russian trade", published="2017-02-07"),
+        Article(id="china", text=china, title="Russia and China", published="2017-03-15"),
+    ]
+    from ingest.index import index_sources
+
+    index_sources(
+        [str(tmp_path)],
+        store=app.store,
+        embeddings=embeddings,
+        count_tokens=embeddings.count_tokens,
+        load=lambda o: items,
+    )
+    app.store.bump_generation()
+    ans = answer(
+        "How much did Russia's foreign trade fall in 2016?", retriever=app.retriever, llm=None
+    )
+    assert "Reports differ" not in ans.text and not any("figures" in n for n in ans.notes)
+    assert ans.citations[0].article_id == "total"
