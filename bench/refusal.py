@@ -70,7 +70,7 @@ def ask(args: argparse.Namespace) -> None:
             hits = app.retriever.search(q["question"], k=app.settings.k)
             ranked = rank_sentences(q["question"], hits, app.embeddings)
             weights = app.retriever.lexical_index().idf(sorted(content_terms(q["question"])))
-            signals, missing = evidence_signals(weights, hits, ranked)
+            signals, missing = evidence_signals(weights, hits, ranked, q["question"])
             row: dict[str, Any] = {
                 "id": q["id"],
                 "half": half[qid],
@@ -138,7 +138,7 @@ def own(args: argparse.Namespace) -> None:
             hits = app.retriever.search(q, k=app.settings.k)
             ranked = rank_sentences(q, hits, app.embeddings)
             weights = app.retriever.lexical_index().idf(sorted(content_terms(q)))
-            signals, _ = evidence_signals(weights, hits, ranked)
+            signals, _ = evidence_signals(weights, hits, ranked, q)
             ans = answer(q, retriever=app.retriever, llm=None)
             gold = contains_gold(re.sub(r"\[\d+\]", "", ans.text), golds)
             row = {"id": f"own-{n}", "half": "own", "refuse": False, "signals": signals}

@@ -140,3 +140,17 @@ def test_question_answered_by_an_article_is_answered(retriever: Retriever) -> No
     ans = answer("When does the harbour ferry service resume?", retriever=retriever, llm=None)
     assert ans.answerable and "Monday" in ans.text
     assert ans.citations[0].article_id == "a1"
+
+
+def test_what_a_question_asks_for() -> None:
+    from qa.answerability import expected_type, has_type
+
+    assert expected_type("How many moons does Jupiter have?") == "number"
+    assert expected_type("What year did Nikola Tesla die?") == "time"
+    assert expected_type("Who won the 2018 World Cup?") == "name"
+    assert expected_type("Why did Iran's leader mock Trump?") == ""
+    assert has_type("number", "Jupiter has 79 known moons.")
+    assert not has_type("number", "Jupiter's moons Europa, Callisto and Ganymede.")
+    assert has_type("time", "He died in January 1943.")
+    assert has_type("name", "The cup went to France.")
+    assert not has_type("name", "The cup went to the home side.")
