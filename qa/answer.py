@@ -79,7 +79,10 @@ def stream_answer(
     r = rank_sentences(query, hits, retriever.embeddings)
     verdict = judge(query, hits, r, idf=retriever.lexical_index().idf, min_cosine=min_relevance)
     if not verdict.answerable:
-        yield Answer(question, NOT_FOUND, False, (), query, (verdict.reason,), tuple(hits))
+        why = (verdict.reason,)
+        yield Answer(
+            question, NOT_FOUND, False, standalone_question=query, notes=why, closest=tuple(hits)
+        )
         return
     cands, cv, relevance, ranked = r.cands, r.vectors, r.relevance, r.order
 
