@@ -64,7 +64,11 @@ def ask(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     questions = [json.loads(line) for line in Path(args.questions).read_text().splitlines()]
     rows = []
-    with open(out / "answers.jsonl", "w") as answers, open(out / "signals.jsonl", "w") as sig:
+    # Line-buffered: a run cut short (the local model is slow) still leaves whole lines.
+    with (
+        open(out / "answers.jsonl", "w", buffering=1) as answers,
+        open(out / "signals.jsonl", "w", buffering=1) as sig,
+    ):
         for n, q in enumerate(questions, 1):
             kind, qid = q["id"].split("-", 1)
             hits = app.retriever.search(q["question"], k=app.settings.k)
