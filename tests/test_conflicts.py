@@ -22,22 +22,12 @@ LATE = (
 OTHER = "Dunmore council news\n\nThe Dunmore council approved a new library budget on Monday."
 
 
-def test_facts_normalizes_numbers() -> None:
-    assert facts("It cost 1,200 dollars on Monday, up 3.5%.") == {1200.0, 3.5}
-    assert facts("twelve people and 12 cars") == {12.0}
-    assert facts("No figures here.") == set()
-
-
-def test_disagreeing_reports_are_cited_newest_first(tmp_path: Path, embeddings) -> None:
-    app = App(make_settings(tmp_path))
-    app.__dict__["embeddings"] = embeddings
-    items = [
-        Article(id="early", text=EARLY, title="Warehouse fire", published="2017-03-07"),
-        Article(id="late", text=LATE, title="Fire toll rises", published="2017-03-08"),
-        Article(id="other", text=OTHER, title="Council", published="2017-03-06"),
-    ]
+def _indexed(tmp_path: Path, embeddings, items: list[Article]) -> App:
+    """An App over a fresh on-disk index of `items`."""
     from ingest.index import index_sources
 
+    app = App(make_settings(tmp_path))
+    app.__dict__["embeddings"] = embeddings
     index_sources(
         [str(tmp_path)],
         store=app.store,
@@ -46,6 +36,22 @@ def test_disagreeing_reports_are_cited_newest_first(tmp_path: Path, embeddings) 
         load=lambda o: items,
     )
     app.store.bump_generation()
+    return app
+
+
+def test_facts_normalizes_numbers() -> None:
+    assert facts("It cost 1,200 dollars on Monday, up 3.5%.") == {1200.0, 3.5}
+    assert facts("twelve people and 12 cars") == {12.0}
+    assert facts("No figures here.") == set()
+
+
+def test_disagreeing_reports_are_cited_newest_first(tmp_path: Path, embeddings) -> None:
+    items = [
+        Article(id="early", text=EARLY, title="Warehouse fire", published="2017-03-07"),
+        Article(id="late", text=LATE, title="Fire toll rises", published="2017-03-08"),
+        Article(id="other", text=OTHER, title="Council", published="2017-03-06"),
+    ]
+    app = _indexed(tmp_path, embeddings, items)
     ans = answer(
         "How many people did the Dunmore warehouse fire kill?", retriever=app.retriever, llm=None
     )
@@ -57,8 +63,6 @@ def test_disagreeing_reports_are_cited_newest_first(tmp_path: Path, embeddings) 
 
 
 def test_agreeing_reports_are_not_flagged(tmp_path: Path, embeddings) -> None:
-    app = App(make_settings(tmp_path))
-    app.__dict__["embeddings"] = embeddings
     same = LATE.replace("15 people", "12 people").replace(
         "as two injured workers died in hospital", "a spokesman added"
     )
@@ -66,16 +70,7 @@ def test_agreeing_reports_are_not_flagged(tmp_path: Path, embeddings) -> None:
         Article(id="a", text=EARLY, published="2017-03-07"),
         Article(id="b", text=same, published="2017-03-08"),
     ]
-    from ingest.index import index_sources
-
-    index_sources(
-        [str(tmp_path)],
-        store=app.store,
-        embeddings=embeddings,
-        count_tokens=embeddings.count_tokens,
-        load=lambda o: items,
-    )
-    app.store.bump_generation()
+    app = _indexed(tmp_path, embeddings, items)
     ans = answer(
         "How many people did the Dunmore warehouse fire kill?", retriever=app.retriever, llm=None
     )
@@ -85,8 +80,6 @@ def test_agreeing_reports_are_not_flagged(tmp_path: Path, embeddings) -> None:
 def test_figures_about_different_things_are_not_a_conflict(tmp_path: Path, embeddings) -> None:
     # Over the news corpus "How much did Russia's foreign trade fall in 2016?" set Russia's
     # trade with China beside Russia's total trade as if the reports disagreed.
-    app = App(make_settings(tmp_path))
-    app.__dict__["embeddings"] = embeddings
     total = (
         "Russian trade\n\nRussia's foreign trade turnover dropped 11.9% in 2016 to $470.6 "
         "billion, the Ministry of Economic Development said."
@@ -99,16 +92,7 @@ def test_figures_about_different_things_are_not_a_conflict(tmp_path: Path, embed
         Article(id="total", text=total, title="Russian trade", published="2017-02-07"),
         Article(id="china", text=china, title="Russia and China", published="2017-03-15"),
     ]
-    from ingest.index import index_sources
-
-    index_sources(
-        [str(tmp_path)],
-        store=app.store,
-        embeddings=embeddings,
-        count_tokens=embeddings.count_tokens,
-        load=lambda o: items,
-    )
-    app.store.bump_generation()
+    app = _indexed(tmp_path, embeddings, items)
     ans = answer(
         "How much did Russia's foreign trade fall in 2016?", retriever=app.retriever, llm=None
     )
