@@ -13,19 +13,24 @@ The span is then the citation: verbatim text with its offsets. Used by the answe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.chunking import sentence_spans
 from qa.facts import (
     Mention,
     name_mentions,
     number_mentions,
     opposite_word,
     polarity_differs,
+    proper_names,
 )
+from qa.injection import flag_instructions
 from qa.verify import content_terms
+
+Embed = Callable[[list[str]], list[list[float]]]  # texts -> vectors (embed_documents)
 
 # A span may join this many consecutive sentences: people and models merge two or three.
 MAX_SPAN = 3
@@ -128,7 +133,7 @@ def _check(
     sentence: str,
     sims: np.ndarray,
     all_spans: Sequence[Span],
-    facts_of: object,
+    facts_of: Callable[[int], _SpanFacts],
     proper: frozenset[str],
 ) -> Verdict:
     terms = content_terms(sentence)
@@ -140,7 +145,7 @@ def _check(
     passed: list[tuple[int, float, int]] = []  # (sentences, -score, span)
     first_miss: tuple[float, int, str] | None = None
     for j in (int(x) for x in order):
-        f = facts_of(j)  # type: ignore[operator]
+        f = facts_of(j)
         coverage = len(terms & f.terms) / len(terms) if terms else 0.0
         cosine = float(sims[j])
         score = cosine + coverage
@@ -202,8 +207,6 @@ def _same_role(claim: Mention, evidence: Mention) -> bool:
 
 
 def _sentence_mentions(text: str) -> list[Mention]:
-    from ingest.chunking import sentence_spans
-
     return [m for a, b in sentence_spans(text) for m in name_mentions(text[a:b])]
 
 
@@ -217,8 +220,6 @@ def _by_key(mentions: list[Mention]) -> dict[str, list[Mention]]:
 def _closest_sentence(sentence: str, text: str) -> str:
     """The sentence of a span that shares most words with the claim: polarity is compared
     there, not with a negation elsewhere in the span."""
-    from ingest.chunking import sentence_spans
-
     parts = [text[a:b] for a, b in sentence_spans(text)]
     if len(parts) <= 1:
         return text
@@ -237,29 +238,26 @@ class Evidence:
     proper: frozenset[str]  # name keys the passages capitalize inside sentences
 
 
-def passage_evidence(passages: Sequence[str], embed: object) -> Evidence:
+def passage_evidence(passages: Sequence[str], embed: Embed) -> Evidence:
     """Split passages into sentences and spans; embed the sentences once (`embed`: texts ->
     vectors, e.g. an Embeddings' embed_documents). Text that addresses the model is never
     evidence, and a span never reaches across it."""
-    from ingest.chunking import sentence_spans
-    from qa.facts import proper_names
-    from qa.verify import looks_like_instruction
-
     texts: list[str] = []
     where: list[tuple[int, int, int]] = []
     adjacent: list[bool] = []
     for p, passage in enumerate(passages):
+        bounds = sentence_spans(passage)
+        flags = flag_instructions([passage[a:b] for a, b in bounds])
         prev_end: int | None = None
-        for a, b in sentence_spans(passage):
-            text = passage[a:b]
-            if looks_like_instruction(text):
+        for (a, b), flagged in zip(bounds, flags, strict=True):
+            if flagged:
                 prev_end = None
                 continue
             adjacent.append(prev_end is not None and not passage[prev_end:a].strip())
-            texts.append(text)
+            texts.append(passage[a:b])
             where.append((p, a, b))
             prev_end = b
-    vecs = np.asarray(embed(texts), dtype=np.float32) if texts else np.zeros((0, 384))  # type: ignore[operator]
+    vecs = np.asarray(embed(texts), dtype=np.float32) if texts else np.zeros((0, 0))
     members = spans([w[0] for w in where], adjacent)
     all_spans = tuple(
         Span(
