@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qa.check import CheckResult
 from qa.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from qa.check import CheckResult
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Lone surrogates: a file name that is not valid UTF-8, as Python hands it over; printing one
