@@ -21,7 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from qa.answerability import judge
-from qa.claims import Span, check_sentences, span_vectors, spans
+from qa.claims import Span, Verdict, check_sentences, span_vectors, spans
 from qa.conflicts import find_conflict
 from qa.errors import ArticleQAError, BackendError
 from qa.facts import proper_names
@@ -223,7 +223,10 @@ def windows(
 ) -> tuple[list[Candidate], list[Span], np.ndarray]:
     """Every run of up to three consecutive candidate sentences of one chunk, as a Candidate
     (its verbatim text and article offsets, for the citation), a Span (for the verifier) and
-    an embedding (the normalized mean of its sentences')."""
+    an embedding (the normalized mean of its sentences'). An article's title line is never
+    evidence: a small model echoes the title it was shown, and the body says what the title
+    announces."""
+    title = [c.text.strip(" .") == str(c.hit.meta.get("title", "")).strip(" .") for c in cands]
     same: list[bool] = []
     for i, c in enumerate(cands):
         prev = cands[i - 1] if i else None
@@ -234,7 +237,7 @@ def windows(
                 prev.end - c.hit.chunk.start : c.start - c.hit.chunk.start
             ].strip()
         )
-    members = spans([0] * len(cands), same)
+    members = [m for m in spans([0] * len(cands), same) if not any(title[i] for i in m)]
     out: list[Candidate] = []
     all_spans: list[Span] = []
     for m in members:
@@ -287,7 +290,7 @@ def _verify(
         # What the sentence adds beyond the question must be in the span: restating the
         # question, or pinning an invented fact on the question's words, is not an answer.
         new = content_terms(v.sentence) - asked
-        if any(new <= label for label in labels):
+        if any(new <= label for label in labels) and not _said_in_body(new, v, spans_c):
             removed.append((v.sentence, "only repeats a quote's title or date"))
             continue
         if not v.supported or v.span is None:
@@ -304,6 +307,17 @@ def _verify(
         if all(v.sentence != k.sentence for k in kept):
             kept.append(_Support(v.sentence, spans_c[v.span], v.score + relevance))
     return _Checked(kept, removed)
+
+
+def _said_in_body(new: set[str], v: Verdict, spans_c: list[Candidate]) -> bool:
+    """A sentence made of a title's words still answers when a span of the article body (not
+    the title line) supports it and holds all of them: "The US wants South Korea to abandon
+    Huawei products" is the seed article's title and also what its text says."""
+    if not v.supported or v.span is None:
+        return False
+    c = spans_c[v.span]
+    title = str(c.hit.meta.get("title", "")).strip(" .")
+    return c.text.strip(" .") != title and new <= content_terms(c.text)
 
 
 def _hits(cands: list[Candidate]) -> list[Hit]:
