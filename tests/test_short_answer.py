@@ -33,6 +33,8 @@ def test_who_picks_the_name_near_the_question_words() -> None:
 def test_how_many_picks_the_number_near_the_question_words() -> None:
     assert short_answer("How many points did the Panthers defense give up?", PANTHERS) == "308"
     assert short_answer("How many sacks did Kawann Short have?", PANTHERS) == "11"
+    # "Panthers defense" sits next to 308; the rarer "interceptions" next to 24 decides.
+    assert short_answer("How many interceptions did the Panthers defense have?", PANTHERS) == "24"
 
 
 def test_when_picks_a_date_not_another_number() -> None:
