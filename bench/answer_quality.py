@@ -1,8 +1,9 @@
 """Answer quality on XQuAD dev (clean paragraphs) for one answer backend.
 
 Prints answer-contains-gold (SQuAD normalization), citation hit rate (first citation from the
-gold paragraph), refusals, the share of first sentences of at most 30 words, the share of the
-model's drafted sentences that verification kept, and p50 latency per answer.
+gold paragraph), `short_answer` SQuAD F1 / EM and the share of questions given one, refusals,
+the share of first sentences of at most 30 words, the share of the model's drafted sentences
+that verification kept, and p50 latency per answer.
 
     .venv/bin/python bench/answer_quality.py --backend local --n 100
     .venv/bin/python bench/answer_quality.py --backend extractive --n 150
@@ -58,7 +59,7 @@ def xquad_app(backend: str, data: Path) -> tuple[Any, list[tuple[str, list[str],
 
 def main() -> None:
     """Index the 120 paragraphs, answer n sampled questions, print the numbers."""
-    from qa.eval_squad import contains_gold, token_f1
+    from qa.eval_squad import contains_gold, normalize_answer, token_f1
     from qa.types import Answer
 
     p = argparse.ArgumentParser()
@@ -70,10 +71,14 @@ def main() -> None:
     app, questions = xquad_app(args.backend, Path(args.data))
     sample = random.Random(args.seed).sample(questions, args.n)
     hit = cite = short = refused = drafted = verified = 0
+    sa_f1 = sa_em = sa_given = 0.0
+    # Per half of the articles: the short-answer weights were tuned on the first half.
+    half_of = {k: 2 * k >= len({x[3] for x in questions}) for *_, k in questions}
+    halves: dict[bool, list[float]] = {False: [], True: []}
     f1 = f1_first = 0.0
     sentences = cited_ok = 0
     times = []
-    for q, golds, aid, _ in sample:
+    for q, golds, aid, article in sample:
         t0 = time.perf_counter()
         ans = [x for x in app.ask(q) if isinstance(x, Answer)][-1]
         times.append(time.perf_counter() - t0)
@@ -95,6 +100,10 @@ def main() -> None:
         words = [w for w in first.split() if re.search(r"\w", w) and not re.match(r"\[\d+\]", w)]
         short += len(words) <= 30
         drafted += ans.drafted
+        sa_f1 += max(token_f1(ans.short_answer, g) for g in golds)
+        halves[half_of[article]].append(max(token_f1(ans.short_answer, g) for g in golds))
+        sa_em += any(normalize_answer(ans.short_answer) == normalize_answer(g) for g in golds)
+        sa_given += bool(ans.short_answer)
         verified += ans.verified
     times.sort()
     n = args.n
@@ -107,6 +116,12 @@ def main() -> None:
                 "token_f1": round(f1 / n, 3),
                 "token_f1_first_sentence": round(f1_first / n, 3),
                 "answer_sentences_cited": f"{cited_ok}/{sentences}",
+                "short_answer_f1": round(sa_f1 / n, 3),
+                "short_answer_em": round(sa_em / n, 3),
+                "short_answer_f1_halves": [
+                    round(sum(v) / max(1, len(v)), 3) for v in (halves[False], halves[True])
+                ],
+                "short_answer_given": round(sa_given / n, 3),
                 "citation_hit": round(cite / n, 3),
                 "refused": round(refused / n, 3),
                 "first_sentence_max_30_words": round(short / n, 3),
