@@ -3,7 +3,8 @@
 Prints answer-contains-gold (SQuAD normalization), citation hit rate (first citation from the
 gold paragraph), `short_answer` SQuAD F1 / EM and the share of questions given one, refusals,
 the share of first sentences of at most 30 words, the share of the model's drafted sentences
-that verification kept, and p50 latency per answer.
+that verification kept, the median answer length in words, the number of answers that say a
+sentence or quote twice (qa/repeats.py), and p50 latency per answer.
 
     .venv/bin/python bench/answer_quality.py --backend local --n 100
     .venv/bin/python bench/answer_quality.py --backend extractive --n 150
@@ -60,6 +61,7 @@ def xquad_app(backend: str, data: Path) -> tuple[Any, list[tuple[str, list[str],
 def main() -> None:
     """Index the 120 paragraphs, answer n sampled questions, print the numbers."""
     from qa.eval_squad import contains_gold, normalize_answer, token_f1
+    from qa.repeats import repeats
     from qa.types import Answer
 
     p = argparse.ArgumentParser()
@@ -78,6 +80,7 @@ def main() -> None:
     f1 = f1_first = 0.0
     sentences = cited_ok = 0
     times = []
+    lengths, repeating = [], 0
     for q, golds, aid, article in sample:
         t0 = time.perf_counter()
         ans = [x for x in app.ask(q) if isinstance(x, Answer)][-1]
@@ -99,6 +102,8 @@ def main() -> None:
             cited_ok += bool(marks) and marks <= ids
         words = [w for w in first.split() if re.search(r"\w", w) and not re.match(r"\[\d+\]", w)]
         short += len(words) <= 30
+        lengths.append(len([w for w in plain.split() if re.search(r"\w", w)]))
+        repeating += bool(repeats(ans.text))
         drafted += ans.drafted
         sa_f1 += max(token_f1(ans.short_answer, g) for g in golds)
         halves[half_of[article]].append(max(token_f1(ans.short_answer, g) for g in golds))
@@ -106,6 +111,7 @@ def main() -> None:
         sa_given += bool(ans.short_answer)
         verified += ans.verified
     times.sort()
+    lengths.sort()
     n = args.n
     print(
         json.dumps(
@@ -125,6 +131,8 @@ def main() -> None:
                 "citation_hit": round(cite / n, 3),
                 "refused": round(refused / n, 3),
                 "first_sentence_max_30_words": round(short / n, 3),
+                "median_answer_words": lengths[len(lengths) // 2],
+                "answers_repeating": repeating,
                 "draft_sentences_verified": f"{verified}/{drafted}",
                 "p50_s": round(times[n // 2], 2),
                 "p95_s": round(times[int(n * 0.95) - 1], 2),

@@ -6,8 +6,9 @@ stays only if up to three consecutive sentences of a retrieved article state the
 (numbers, names, negation: qa/claims.py) and paraphrase it; that span becomes its citation,
 verbatim, with its offsets in the article. Removed sentences are listed with the reason.
 The best-matching sentence itself follows the direct answer as quoted evidence, so the reader
-(and the metrics) always get the article's own words. When nothing the model said can be
-verified (small local models invent details), the evidence alone is the answer.
+(and the metrics) always get the article's own words, unless a shorter kept sentence whose
+citation holds it opens the answer: nothing is said twice. When nothing the model said can
+be verified (small local models invent details), the evidence alone is the answer.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ SECOND_EVIDENCE_MARGIN = 0.2
 OFF_TOPIC_GAP = 0.5
 # The answer's first sentence is a direct answer: a long quote there is cut to this many words.
 FIRST_SENTENCE_WORDS = 30
+# ... unless it is at most this long: then it opens whole, since what was asked often lies
+# outside the short window and the sentence is not repeated after it (docs/no_repeat.md).
+LEAD_WHOLE_WORDS = 45
+# Quotes or sentences after the opening one.
+MAX_SUPPORTING = 2
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ def stream_answer(
         ]
     else:
         asked = frozenset(content_terms(resolved.ranking))
-        evidence = _evidence(supports, cands, relevance, ranked, asked)
+        evidence = _evidence(cands, relevance, ranked, asked)
     parts = _lead_short(supports, evidence, keep_evidence_last=bool(conflict))
     composed = _compose(question, query, parts, notes, disagree=bool(conflict))
     drafted = len(supports) + len(checked.removed)
@@ -328,7 +334,6 @@ def _hits(cands: list[Candidate]) -> list[Hit]:
 
 
 def _evidence(
-    supports: list[_Support],
     cands: list[Candidate],
     relevance: np.ndarray,
     ranked: list[int],
@@ -336,39 +341,70 @@ def _evidence(
 ) -> list[_Support]:
     """The best-matching sentence (two when they rank close), quoted after the direct answer.
 
-    Always shown, even when a drafted sentence cites it: a recombination of article words can
-    pass verification, the article's own sentence cannot mislead.
+    Shown even when a drafted sentence says the same, unless that one is shorter and comes
+    first (_lead_short): a recombination of article words can pass verification, the
+    article's own sentence cannot mislead.
     """
     top = float(relevance[ranked[0]])
     picks = [ranked[0]]
     if len(ranked) > 1 and top - float(relevance[ranked[1]]) <= SECOND_EVIDENCE_MARGIN:
         picks.append(ranked[1])
-    drafted = {_plain(s.sentence) for s in supports}
     return [
         _Support(cands[i].text, cands[i], float(relevance[i]), quoted=True, question_terms=asked)
         for i in picks
-        if _plain(cands[i].text) not in drafted  # the model quoted it verbatim already
     ]
+
+
+def _same(a: _Support, b: _Support) -> bool:
+    """Whether a and b say the same: one's words hold the other's, or a quote lies within
+    the citation span of a drafted sentence (which then restates it)."""
+    x, y = _plain(a.sentence), _plain(b.sentence)
+    if x in y or y in x:
+        return True
+    if a.quoted == b.quoted:
+        return False
+    quote, drafted = (a, b) if a.quoted else (b, a)
+    q, d = quote.candidate, drafted.candidate
+    return (
+        q.hit.chunk.article_id == d.hit.chunk.article_id and d.start <= q.start and q.end <= d.end
+    )
 
 
 def _lead_short(
     supports: list[_Support], evidence: list[_Support], *, keep_evidence_last: bool
 ) -> list[_Support]:
-    """Supports then evidence, reordered so the answer opens with a short direct answer: a
+    """Supports then evidence, reordered so the answer opens with a short direct answer (a
     model sentence over FIRST_SENTENCE_WORDS gives way to a shorter one, or else to the
-    evidence quote (which _compose opens with its short excerpt)."""
+    evidence quote), without anything said twice, and at most MAX_SUPPORTING after it.
+
+    With `keep_evidence_last`, the evidence is the two conflicting reports: both stay, last.
+    """
 
     def short(s: _Support) -> bool:
         return len(s.sentence.split()) <= FIRST_SENTENCE_WORDS
 
+    if keep_evidence_last:
+        # The conflicting reports close the answer; a support saying one of them again goes.
+        rest = _distinct([s for s in supports if not any(_same(s, e) for e in evidence)])
+        return [*rest[: max(0, MAX_SUPPORTING + 1 - len(evidence))], *evidence]
     if not supports or short(supports[0]):
-        return supports + evidence
-    first = next((s for s in supports if short(s)), None)
-    if first is not None:
-        return [first, *(s for s in supports if s is not first), *evidence]
-    if keep_evidence_last or not evidence:  # the conflicting reports close the answer
-        return supports + evidence
-    return evidence + supports
+        parts = supports + evidence
+    elif first := next((s for s in supports if short(s)), None):
+        parts = [first, *(s for s in supports if s is not first), *evidence]
+    elif evidence:
+        parts = evidence + supports
+    else:
+        parts = supports
+    return _distinct(parts)[: 1 + MAX_SUPPORTING]
+
+
+def _distinct(parts: list[_Support]) -> list[_Support]:
+    """The parts in order, less any that says what an earlier one already says."""
+    kept: list[_Support] = []
+    for p in parts:
+        if not any(_same(p, k) for k in kept):
+            kept.append(p)
+    return kept
 
 
 def _plain(text: str) -> str:
@@ -389,7 +425,15 @@ def excerpt(text: str, asked: frozenset[str], words: int) -> str:
         )
         for t in tokens
     ]
-    best = max(range(len(tokens) - words + 1), key=lambda i: sum(weight[i : i + words]))
+    asked_at = [1.0 if content_terms(t) & asked else 0.0 for t in tokens]
+    # The answer tends to follow the question's words: a window that ends on them cuts it off,
+    # so they count only in its first two thirds (docs/no_repeat.md).
+    lead = 2 * words // 3
+
+    def score(i: int) -> float:
+        return sum(weight[i : i + words]) - sum(asked_at[i + lead : i + words])
+
+    best = max(range(len(tokens) - words + 1), key=score)
     cut = " ".join(tokens[best : best + words])
     return ("… " if best > 0 else "") + cut + (" …" if best + words < len(tokens) else "")
 
@@ -409,12 +453,10 @@ def _compose(
     number = {id(s.candidate): n for n, s in enumerate(order, 1)}
     citations = tuple(_citation(number[id(s.candidate)], s) for s in order)
     parts = [_cite(s, number[id(s.candidate)]) for s in supports]
-    if supports and supports[0].quoted and len(supports[0].sentence.split()) > FIRST_SENTENCE_WORDS:
-        # A long quote opens with its words that match the question, as a short direct answer;
-        # the whole sentence follows, because what was asked often lies outside that window
-        # (cutting it alone lost 5 points of answers on XQuAD, bench/sentence_ranking.py).
-        short = _cite(supports[0], number[id(supports[0].candidate)], FIRST_SENTENCE_WORDS)
-        parts = [short, f"In full: {parts[0]}", *parts[1:]]
+    if supports and supports[0].quoted and len(supports[0].sentence.split()) > LEAD_WHOLE_WORDS:
+        # A very long quote opens with its words that match the question, as a short direct
+        # answer, and is not repeated whole.
+        parts[0] = _cite(supports[0], number[id(supports[0].candidate)], FIRST_SENTENCE_WORDS)
     if disagree:
         dated = [
             f"{str(s.candidate.hit.meta.get('published', ''))[:10] or 'undated'}: {p}"

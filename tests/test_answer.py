@@ -14,9 +14,10 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from qa.answer import NOT_FOUND, answer, stream_answer
+from qa.repeats import repeats
 from qa.retrieve import Retriever
 from qa.types import Answer, Article
-from tests.conftest import SEED, indexed_retriever
+from tests.conftest import ROOT, SEED, indexed_retriever
 
 INJECTION = (
     "Local bakery wins award\n\nThe Rosewood bakery won the regional bread award on Friday. "
@@ -70,7 +71,7 @@ def test_extractive_answer_quotes_the_article(retriever: Retriever) -> None:
     check_citations(ans, retriever)
 
 
-def test_long_quote_opens_short_and_is_then_quoted_whole(tmp_path: Path, embeddings) -> None:
+def test_very_long_quote_opens_with_its_excerpt_only(tmp_path: Path, embeddings) -> None:
     long = (
         "The harbour council of Dunmore, after a long and often bitter debate that ran late "
         "into the night and drew hundreds of residents, fishermen, shop owners and two former "
@@ -82,8 +83,8 @@ def test_long_quote_opens_short_and_is_then_quoted_whole(tmp_path: Path, embeddi
     ans = answer("Which firm will build the ferry terminal?", retriever=r, llm=None)
     first = re.split(r"(?<=\d\])[.!?]?\s+", ans.text)[0]
     assert len([w for w in first.split() if re.search(r"\w", w) and "[" not in w]) <= 30
-    # Whatever the short opening kept, the whole sentence (and so the answer) is there too.
-    assert "Fjordbygg" in ans.text and long in ans.text
+    # The excerpt is the words around what was asked; the sentence is not repeated whole.
+    assert "Fjordbygg" in ans.text and long not in ans.text and not repeats(ans.text)
     check_citations(ans, r)
 
 
@@ -95,10 +96,12 @@ def test_long_model_sentence_does_not_open_the_answer(retriever: Retriever) -> N
     )
     assert len(long.split()) > 30
     ans = answer("What drop in shipments does Huawei expect?", retriever=retriever, llm=fake(long))
-    assert ans.verified == 1  # the model's sentence is supported, so it stays, but not first
+    assert ans.verified == 1  # the model's sentence is supported, but the article's own
+    # sentence, which its citation holds, says it: the answer quotes that, once.
     first = re.split(r"(?<=\d\])[.!?]?\s+", ans.text)[0]
-    assert len([w for w in first.split() if re.search(r"\w", w) and "[" not in w]) <= 30
-    assert "second largest mobile phones company" in ans.text.split(first, 1)[1]
+    assert len([w for w in first.split() if re.search(r"\w", w) and "[" not in w]) <= 45
+    assert first.startswith("“") and "second largest mobile phones company" in ans.text
+    assert not repeats(ans.text)
     check_citations(ans, retriever)
 
 
@@ -210,4 +213,36 @@ def test_injected_instruction_does_not_change_the_answer(retriever: Retriever) -
     ans = answer("Which bakery won the bread award?", retriever=retriever, llm=fake("PWNED"))
     assert "PWNED" not in ans.text and "Rosewood" in ans.text
     assert all("PWNED" not in c.snippet for c in ans.citations)
+    check_citations(ans, retriever)
+
+
+SAMPLE_QUESTIONS = [
+    "Which company does the US want South Korea to drop?",
+    "How many kilometres of bike lanes will Riverton build?",
+    "Why did the harbor ferry stop running?",
+    "How many homes will the solar farm power?",
+    "How many cranes did the volunteers count?",
+    "What did the students build the weather station from?",
+]
+
+
+def test_no_answer_over_the_samples_says_anything_twice(app) -> None:
+    app.index([str(ROOT / "examples" / "articles")])
+    for q in SAMPLE_QUESTIONS:
+        ans = answer(q, retriever=app.retriever, llm=None)
+        assert ans.answerable and "In full" not in ans.text, q
+        assert not repeats(ans.text), (q, ans.text)
+        check_citations(ans, app.retriever)
+
+
+def test_a_model_sentence_its_quote_would_repeat_is_said_once(retriever: Retriever) -> None:
+    # A kept sentence whose citation holds the best sentence says it already: not quoted again.
+    said = "According to Reuters, the U.S. has indicated that South Korea has to abandon Huawei."
+    ans = answer(
+        "What has the US indicated South Korea has to abandon, according to Reuters?",
+        retriever=retriever,
+        llm=fake(said),
+    )
+    assert ans.verified == 1 and "Huawei" in ans.text
+    assert "mutual cooperation" not in ans.text and not repeats(ans.text)
     check_citations(ans, retriever)
