@@ -235,7 +235,7 @@ def windows(
     an embedding (the normalized mean of its sentences'). An article's title line is never
     evidence: a small model echoes the title it was shown, and the body says what the title
     announces."""
-    title = [c.text.strip(" .") == str(c.hit.meta.get("title", "")).strip(" .") for c in cands]
+    title = [_title_line(c) for c in cands]
     same: list[bool] = []
     for i, c in enumerate(cands):
         prev = cands[i - 1] if i else None
@@ -316,6 +316,14 @@ def _verify(
         if all(v.sentence != k.sentence for k in kept):
             kept.append(_Support(v.sentence, spans_c[v.span], v.score + relevance))
     return _Checked(kept, removed)
+
+
+def _title_line(c: Candidate) -> bool:
+    """The article's title line, or a line that carries it without being a sentence (a
+    breadcrumb: "Home » Technology » <title>")."""
+    title = str(c.hit.meta.get("title", "")).strip(" .")
+    text = c.text.strip(" .")
+    return bool(title) and (text == title or (title in text and c.text.rstrip()[-1:] not in ".!?"))
 
 
 def _said_in_body(new: set[str], v: Verdict, spans_c: list[Candidate]) -> bool:

@@ -75,9 +75,12 @@ def test_very_long_quote_opens_with_its_excerpt_only(tmp_path: Path, embeddings)
     long = (
         "The harbour council of Dunmore, after a long and often bitter debate that ran late "
         "into the night and drew hundreds of residents, fishermen, shop owners and two former "
-        "mayors to the town hall, finally approved the new ferry terminal, which will be "
+        "mayors to the town hall, and after three earlier votes had failed over the cost, the "
+        "noise, the traffic on the quay road and the fate of the old fish market that has stood "
+        "by the slipway since the war, finally approved the new ferry terminal, which will be "
         "built by the Norwegian firm Fjordbygg at a cost of 41 million euros."
     )
+    assert len(long.split()) > 80  # longer than a lead shown whole (LEAD_WHOLE_WORDS)
     items = [Article(id="ferry", text=long, title="Ferry terminal", origin=str(tmp_path))]
     r = make_retriever(tmp_path, embeddings, items)
     ans = answer("Which firm will build the ferry terminal?", retriever=r, llm=None)
