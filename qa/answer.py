@@ -29,7 +29,6 @@ from qa.facts import proper_names
 from qa.prompts import render
 from qa.retrieve import Filters, Retriever
 from qa.rewrite import Turn, follow_up
-from qa.short_answer import short_answer
 from qa.types import Answer, Citation, Hit
 from qa.verify import (
     Candidate,
@@ -132,7 +131,6 @@ def stream_answer(
         verified=len(supports),
         removed=tuple(checked.removed),
         time_window=window,
-        short_answer=short_answer(resolved.ranking, [c.snippet for c in composed.citations]),
     )
 
 

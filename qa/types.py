@@ -117,7 +117,6 @@ class Answer:
     verified: int = 0  # of those, sentences kept because an article span supports them
     removed: tuple[tuple[str, str], ...] = ()  # (drafted sentence, why it was removed)
     time_window: TimeWindow | None = None  # the publication window the question asked for
-    short_answer: str = ""  # the few words that answer a factoid question, verbatim from a citation
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `--json` and the API."""
@@ -125,7 +124,6 @@ class Answer:
             "question": self.question,
             "standalone_question": self.standalone_question or self.question,
             "answer": self.text,
-            "short_answer": self.short_answer,
             "answerable": self.answerable,
             "citations": [c.to_dict() for c in self.citations],
             "notes": list(self.notes),
