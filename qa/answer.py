@@ -230,10 +230,7 @@ def windows(
 ) -> tuple[list[Candidate], list[Span], np.ndarray]:
     """Every run of up to three consecutive candidate sentences of one chunk, as a Candidate
     (its verbatim text and article offsets, for the citation), a Span (for the verifier) and
-    an embedding (the normalized mean of its sentences'). An article's title line is never
-    evidence: a small model echoes the title it was shown, and the body says what the title
-    announces."""
-    title = [_title_line(c) for c in cands]
+    an embedding (the normalized mean of its sentences')."""
     same: list[bool] = []
     for i, c in enumerate(cands):
         prev = cands[i - 1] if i else None
@@ -244,7 +241,7 @@ def windows(
                 prev.end - c.hit.chunk.start : c.start - c.hit.chunk.start
             ].strip()
         )
-    members = [m for m in spans([0] * len(cands), same) if not any(title[i] for i in m)]
+    members = spans([0] * len(cands), same)
     out: list[Candidate] = []
     all_spans: list[Span] = []
     for m in members:
@@ -307,7 +304,11 @@ def _verify(
         if not new or len(new & content_terms(span.text)) < 0.75 * len(new):
             removed.append((v.sentence, "adds nothing the evidence says beyond the question"))
             continue
-        relevance = max(float(r.relevance[i]) for i in span.sentences)
+        # Judged by the span's sentence that says it (most of its words), not by a neighbour
+        # that happens to match the question better.
+        said = content_terms(v.sentence)
+        main = max(span.sentences, key=lambda i: len(said & content_terms(r.cands[i].text)))
+        relevance = float(r.relevance[main])
         if top - relevance > OFF_TOPIC_GAP:
             removed.append((v.sentence, "does not address the question"))
             continue
@@ -316,23 +317,14 @@ def _verify(
     return _Checked(kept, removed)
 
 
-def _title_line(c: Candidate) -> bool:
-    """The article's title line, or a line that carries it without being a sentence (a
-    breadcrumb: "Home » Technology » <title>")."""
-    title = str(c.hit.meta.get("title", "")).strip(" .")
-    text = c.text.strip(" .")
-    return bool(title) and (text == title or (title in text and c.text.rstrip()[-1:] not in ".!?"))
-
-
 def _said_in_body(new: set[str], v: Verdict, spans_c: list[Candidate]) -> bool:
-    """A sentence made of a title's words still answers when a span of the article body (not
-    the title line) supports it and holds all of them: "The US wants South Korea to abandon
-    Huawei products" is the seed article's title and also what its text says."""
+    """A sentence made of a title's words still answers when its supporting span is article
+    text that does not carry the title and holds all of them."""
     if not v.supported or v.span is None:
         return False
     c = spans_c[v.span]
     title = str(c.hit.meta.get("title", "")).strip(" .")
-    return c.text.strip(" .") != title and new <= content_terms(c.text)
+    return title not in c.text and new <= content_terms(c.text)
 
 
 def _hits(cands: list[Candidate]) -> list[Hit]:
