@@ -231,8 +231,6 @@ def _closest_sentence(sentence: str, text: str) -> str:
 class Evidence:
     """The sentences of some passages, and every span of them, ready to check claims against."""
 
-    passages: tuple[str, ...]
-    sentences: tuple[str, ...]
     spans: tuple[Span, ...]
     vectors: np.ndarray  # one per span
     proper: frozenset[str]  # name keys the passages capitalize inside sentences
@@ -270,8 +268,6 @@ def passage_evidence(passages: Sequence[str], embed: Embed) -> Evidence:
         for m in members
     )
     return Evidence(
-        tuple(passages),
-        tuple(texts),
         all_spans,
         span_vectors(vecs, members),
         frozenset(proper_names(" ".join(passages))),
