@@ -108,11 +108,12 @@ def stream_answer(
             yield token
     checked = _verify(draft, resolved.ranking, r, retriever.embeddings.embed_documents)
     supports = checked.kept
-    notes = window_notes + [
+    notes = window_notes
+    details = [
         f"removed from the model's answer ({why}): “{text}”" for text, why in checked.removed
     ]
     if llm is not None and not supports:
-        notes.append("the model's answer could not be verified; quoting the articles instead")
+        details.append("the model's answer could not be verified; quoting the articles instead")
     conflict = find_conflict(cands, cv, relevance, ranked)
     if conflict:
         notes.append("the articles give different figures; both are cited, newest first")
@@ -131,6 +132,7 @@ def stream_answer(
         verified=len(supports),
         removed=tuple(checked.removed),
         time_window=window,
+        details=tuple(details),
     )
 
 

@@ -9,7 +9,10 @@ from qa.render import answer_text, safe
 from qa.rewrite import Turn
 from qa.types import Answer
 
-HELP = "Ask about your articles. Commands: /sources (last answer's sources), /reset, /quit."
+HELP = (
+    "Ask about your articles. Commands: /sources (last answer's sources), /details (how it"
+    " was checked), /reset, /quit."
+)
 
 
 def run_chat(app: App, *, k: int) -> None:
@@ -31,6 +34,10 @@ def run_chat(app: App, *, k: int) -> None:
             history, last = [], None
             click.echo("(conversation cleared)")
             continue
+        if question == "/details":
+            lines = [f"- {safe(d)}" for d in last.details] if last else []
+            click.echo("\n".join(lines) if lines else "(nothing to show)")
+            continue
         if question == "/sources":
             click.echo(answer_text(last) if last else "(no answer yet)")
             continue
@@ -47,5 +54,6 @@ def run_chat(app: App, *, k: int) -> None:
             click.echo("\n(verified)")
         click.echo(answer_text(last).split("\n\nSources:")[0])
         if last.citations:
-            click.echo(f"({len(last.citations)} source(s): /sources to show them)")
+            more = ", /details for how it was checked" if last.details else ""
+            click.echo(f"({len(last.citations)} source(s): /sources to show them{more})")
         history += [Turn(role="user", content=question), Turn(role="assistant", content=last.text)]

@@ -335,6 +335,9 @@ def _answer(app: App, question: str, history: list[Turn], filters: Any, k: int |
     type=click.File("r", encoding="utf-8"),
     help='JSONL file of {"id", "question", "history"?}: one answer per line, in order.',
 )
+@click.option(
+    "--details", is_flag=True, help="Also say what verification removed from the model's answer."
+)
 @_with_filters
 @click.pass_obj
 def ask(
@@ -344,6 +347,7 @@ def ask(
     as_json: bool,
     history: Path | None,
     batch: IO[str] | None,
+    details: bool,
     source: tuple[str, ...],
     since: str | None,
     until: str | None,
@@ -355,7 +359,7 @@ def ask(
     if batch is not None:
         if question:
             raise ConfigError("give a QUESTION or --batch FILE, not both")
-        _ask_batch(app, batch, filters, k, as_json)
+        _ask_batch(app, batch, filters, k, as_json, details)
         return
     if not question:
         raise ConfigError("give a QUESTION (or --batch FILE)")
@@ -374,10 +378,12 @@ def ask(
     if streamed:
         click.echo("", err=True)
     assert final is not None
-    _emit(final.to_dict()) if as_json else click.echo(answer_text(final))
+    _emit(final.to_dict()) if as_json else click.echo(answer_text(final, details=details))
 
 
-def _ask_batch(app: App, batch: IO[str], filters: Any, k: int | None, as_json: bool) -> None:
+def _ask_batch(
+    app: App, batch: IO[str], filters: Any, k: int | None, as_json: bool, details: bool
+) -> None:
     """Answer every line of a JSONL file, one process, results in input order."""
     app.require_articles()
     for n, obj in _batch_lines(batch):
@@ -395,7 +401,7 @@ def _ask_batch(app: App, batch: IO[str], filters: Any, k: int | None, as_json: b
         if as_json:
             _batch_out({"id": qid, **ans.to_dict()})
         else:
-            click.echo(f"[{qid}] {safe(question)}\n{answer_text(ans)}\n")
+            click.echo(f"[{qid}] {safe(question)}\n{answer_text(ans, details=details)}\n")
 
 
 @cli.command()

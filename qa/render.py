@@ -33,11 +33,13 @@ def safe_line(text: str) -> str:
     return safe(_LINE_BREAKS.sub(" ", text))
 
 
-def answer_text(ans: Answer) -> str:
+def answer_text(ans: Answer, *, details: bool = False) -> str:
     """The answer, then each citation: title, source, date, link and snippet."""
     lines = [safe(ans.text)]
     for note in ans.notes:
         lines.append(f"({safe(note)})")
+    if details:
+        lines += [f"  details: {safe(d)}" for d in ans.details]
     if ans.citations:
         lines.append("")
         lines.append("Sources:")

@@ -111,12 +111,15 @@ class Answer:
     answerable: bool
     citations: tuple[Citation, ...] = ()
     standalone_question: str = ""
-    notes: tuple[str, ...] = ()  # e.g. "1 unsupported sentence removed"
+    notes: tuple[str, ...] = ()  # for the reader: "the articles give different figures"
     closest: tuple[Hit, ...] = ()  # shown when the articles do not hold the answer
     drafted: int = 0  # sentences the model wrote
     verified: int = 0  # of those, sentences kept because an article span supports them
     removed: tuple[tuple[str, str], ...] = ()  # (drafted sentence, why it was removed)
     time_window: TimeWindow | None = None  # the publication window the question asked for
+    # How the answer was made (what verification removed, why the model's words were not
+    # used): behind a "details" toggle, since a reader asked a question, not for our internals.
+    details: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `--json` and the API."""
@@ -126,7 +129,8 @@ class Answer:
             "answer": self.text,
             "answerable": self.answerable,
             "citations": [c.to_dict() for c in self.citations],
-            "notes": list(self.notes),
+            "notes": [*self.notes, *self.details],
+            "details": list(self.details),
             "time_window": self.time_window.to_dict() if self.time_window else None,
             "verification": {
                 "drafted": self.drafted,

@@ -76,6 +76,11 @@ def answer_markdown(ans: Answer, turn: int) -> str:
     parts.append(md_text(ans.text[pos:]))
     out = ["".join(parts)]
     out += [f"*{md_text(note)}*" for note in ans.notes]
+    if ans.details:
+        items = "".join(f"<li>{md_text(d)}</li>" for d in ans.details)
+        out.append(
+            f'<details class="aq-details"><summary>details</summary><ul>{items}</ul></details>'
+        )
     if ans.citations:
         refs = " · ".join(
             f"{_cite_link(turn, c.id)} {md_text(c.title or 'untitled')}" for c in ans.citations

@@ -14,6 +14,7 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from qa.answer import NOT_FOUND, answer, stream_answer
+from qa.render import answer_text
 from qa.repeats import repeats
 from qa.retrieve import Retriever
 from qa.types import Answer, Article
@@ -143,7 +144,12 @@ def test_unsupported_sentence_is_removed(retriever: Retriever) -> None:
         "Which company does the US want South Korea to drop?", retriever=retriever, llm=llm
     )
     assert "Huawei" in ans.text and "cheese" not in ans.text
-    assert any("removed" in n for n in ans.notes)
+    # What verification removed is a detail, not part of the answer the reader sees...
+    assert any("removed" in d for d in ans.details) and not ans.notes
+    assert "cheese" not in answer_text(ans) and "cheese" in answer_text(ans, details=True)
+    # ... and still in the JSON's notes, with the verification block.
+    out = ans.to_dict()
+    assert any("cheese" in n for n in out["notes"]) and out["details"] == list(ans.details)
     check_citations(ans, retriever)
 
 
@@ -166,12 +172,12 @@ def test_a_verbatim_sentence_about_something_else_is_removed(tmp_path: Path, emb
     ans = answer("Who counted the cranes?", retriever=r, llm=fake(f"{ferry} [2]"))
     assert "ferry" not in ans.text and "Volunteers at Lake Hornborga" in ans.text
     assert (ans.drafted, ans.verified) == (1, 0)
-    assert any("does not address the question" in n for n in ans.notes)
+    assert any("does not address the question" in d for d in ans.details)
     assert ans.removed == ((ferry, "does not address the question"),)
     check_citations(ans, r)
     # The same sentence, asked about, is the answer and stays.
     ans = answer("How often will the ferry run?", retriever=r, llm=fake(f"{ferry} [1]"))
-    assert (ans.drafted, ans.verified) == (1, 1) and not ans.notes
+    assert (ans.drafted, ans.verified) == (1, 1) and not ans.notes and not ans.details
     assert ans.citations[0].article_id == "ferry"
 
 

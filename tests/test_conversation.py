@@ -183,7 +183,9 @@ def test_bad_history_file_is_one_line(seed_index: Path, tmp_path: Path) -> None:
 
 
 def test_terminal_chat_keeps_history_and_commands(seed_index: Path) -> None:
-    got = _cli(seed_index, "chat", stdin=f"{FIRST}\n{FOLLOW_UP}\n/sources\n/reset\n/quit\n")
+    commands = "/sources\n/details\n/reset\n/quit\n"
+    got = _cli(seed_index, "chat", stdin=f"{FIRST}\n{FOLLOW_UP}\n{commands}")
     assert got.returncode == 0, got.stderr
     out = got.stdout
     assert "ARM" in out and "Sources:" in out and "(conversation cleared)" in out
+    assert "/details" in out and "(nothing to show)" in out  # extractive: nothing was removed

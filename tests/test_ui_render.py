@@ -72,6 +72,16 @@ def test_answer_with_hostile_citation_title_stays_text() -> None:
     assert "<script" not in out and "<img" not in out and "](javascript" not in out
 
 
+def test_details_sit_behind_a_toggle_and_stay_text() -> None:
+    removed = f"removed from the model's answer (no support): “{EVIL}”"
+    ans = Answer("q?", "It rained [1].", True, (citation(1),), details=(removed,))
+    out = answer_markdown(ans, turn=0)
+    answer_part, toggle = out.split('<details class="aq-details">')
+    assert "removed" not in answer_part and "<summary>details</summary>" in toggle
+    assert "<script" not in toggle and "<img" not in toggle
+    assert "aq-details" not in answer_markdown(Answer("q?", "It rained [1].", True), turn=0)
+
+
 def test_refusal_lists_closest_articles_once() -> None:
     hit = Hit(Chunk("a:0", "a", 0, "text", 0, 4), 0.1, {"title": "Nearby <b>story</b>"})
     ans = Answer("q?", "The indexed articles do not say.", False, closest=(hit, hit))
