@@ -409,56 +409,67 @@ def _index_origin(
             run.report.failed.append({"path": shown(origin), "error": "no such file or folder"})
         return
     targets = sorted(p for p in only if _under(p, origin)) if only is not None else [origin]
-    failed: dict[str, str] = {}
+    failed: dict[str, str] = {}  # a file, URL or record ("file:line") -> why it failed
+    read = 0
     for target in targets:
-        failed.update(_feed(run, origin, target, load, manifest))
+        read += _feed(run, origin, target, load, manifest, failed)
     run.flush()
     if shown(origin) in failed:  # the whole source failed: keep what it gave before, retry
         if manifest is not None and not dry_run:
             manifest.add(origin, failed=failed[shown(origin)])
         return
+    bad_files = {_file_of(where) for where in failed}
     stale = [
         aid
         for aid, meta in _records(store, before)
         if aid not in run.seen
-        and str(meta.get("path", "")) not in failed
+        and str(meta.get("path", "")) not in bad_files
         and not _archived(origin, str(meta.get("path", "")))
         and (only is None or any(_under(str(meta.get("path", "")), shown(t)) for t in targets))
     ]
     run.remove(stale)
     if manifest is not None and not dry_run and (only is None or origin in manifest.sources):
-        manifest.add(origin)
+        # Some records (or files of a folder) failing is not the source failing: it is
+        # remembered as a count; a partial (watcher) run keeps the count it had.
+        records = (len(failed), read + len(failed)) if only is None else None
+        manifest.add(origin, records=records)
 
 
 def _feed(
-    run: _Run, origin: str, target: str, load: Loader, manifest: Manifest | None
-) -> dict[str, str]:
-    """Feed one loaded target's articles to the run; return the files that failed."""
-    failed: dict[str, str] = {}
+    run: _Run,
+    origin: str,
+    target: str,
+    load: Loader,
+    manifest: Manifest | None,
+    failed: dict[str, str],
+) -> int:
+    """Feed one loaded target's articles to the run, adding what failed to `failed`; return
+    how many articles it read."""
     batch: list[Article] = []
+    read = 0
     if target != origin and not os.path.exists(target):
-        return failed  # a watched file that vanished: the stale pass removes its articles
+        return read  # a watched file that vanished: the stale pass removes its articles
     for item in load(target):
         if isinstance(item, LoadError):
             where = shown(item.where)
-            path = _file_of(where)
-            if manifest is not None and manifest.is_excluded(path, where):
+            if manifest is not None and manifest.is_excluded(_file_of(where), where):
                 continue
             run.report.failed.append({"path": where, "error": item.reason})
-            failed.setdefault(path, item.reason)
+            failed.setdefault(where, item.reason)
             run.tick()
             continue
         if target != origin:
             item = dataclasses.replace(item, origin=shown(origin))
         if manifest is not None and manifest.is_excluded(item.id, item.path, item.url):
             continue
+        read += 1
         batch.append(item)
         if len(batch) >= LOOKUP_BATCH:
             run.take(batch)
             batch = []
     if batch:
         run.take(batch)
-    return failed
+    return read
 
 
 def _archived(origin: str, path: str) -> bool:

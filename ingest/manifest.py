@@ -37,13 +37,26 @@ class Manifest:
             except (OSError, ValueError, AttributeError):
                 pass  # a torn or foreign file: the store itself is still intact
 
-    def add(self, origin: str, *, failed: str = "", articles: int | None = None) -> None:
-        """Remember a source (or refresh it); `failed` says why it could not be read at all."""
+    def add(
+        self,
+        origin: str,
+        *,
+        failed: str = "",
+        articles: int | None = None,
+        records: tuple[int, int] | None = None,
+    ) -> None:
+        """Remember a source (or refresh it); `failed` says why it could not be read at all,
+        `records` how many of its records failed, of how many read (None: as before)."""
+        old = self.sources.get(origin, {})
         entry: dict[str, Any] = {"indexed": _now()}
         if failed:
-            entry = {**self.sources.get(origin, {}), "failed": failed, "tried": _now()}
+            entry = {**old, "failed": failed, "tried": _now()}
         if articles is not None:
             entry["articles"] = articles
+        if records is None and "failed_records" in old:
+            entry["failed_records"] = old["failed_records"]
+        elif records is not None and records[0]:
+            entry["failed_records"] = list(records)
         self.sources[origin] = entry
 
     def discard(self, origin: str) -> None:
@@ -53,6 +66,14 @@ class Manifest:
     def failed_sources(self) -> dict[str, str]:
         """Sources that could not be read on their last run, with the reason."""
         return {o: str(e["failed"]) for o, e in self.sources.items() if e.get("failed")}
+
+    def failed_records(self) -> dict[str, tuple[int, int]]:
+        """Sources read with some records failing: (records failed, records read) each."""
+        return {
+            o: (int(e["failed_records"][0]), int(e["failed_records"][1]))
+            for o, e in self.sources.items()
+            if e.get("failed_records") and not e.get("failed")
+        }
 
     def exclude(self, key: str) -> None:
         """Skip this path, URL or article id in future re-scans (the user removed it)."""

@@ -5,15 +5,16 @@ The CLI and the UI both hold one App; nothing else reads settings.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa import backends
-from qa.errors import ConfigError, EmptyIndexError, NotFoundError
+from qa.errors import ConfigError, EmptyIndexError, InputError, NotFoundError
 from qa.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from qa.retrieve import Filters, Retriever
     from qa.rewrite import Turn
     from qa.store import Store
-    from qa.types import Answer
+    from qa.types import Answer, Article
 
 
 class App:
@@ -253,9 +254,10 @@ class App:
             self.store.refresh()
             _ = self.retriever  # its BM25 term counts listen to the writes that follow
             manifest = self.manifest()
+            rows = list(self.store.dedup_rows())
             ids = [
                 aid
-                for aid, m in self.store.dedup_rows()
+                for aid, m in rows
                 if aid == target
                 or m.get("origin") == stored
                 or _within(str(m.get("path", "")), stored)
@@ -264,8 +266,13 @@ class App:
             is_source = origin in manifest.sources
             inside = [o for o in manifest.sources if o != origin and _within(origin, o)]
             pending = [o for o in unfinished(self._dirty_marker) or [] if _within(o, origin)]
-            if not ids and not is_source and not inside and not pending:
-                raise NotFoundError(f"{shown(target)}: not in the index (see `articleqa list`)")
+            # A path inside an indexed folder that holds no article is still worth removing
+            # when it exists (a file that fails on every run); a mistyped one is an error.
+            named = ids or is_source or pending or (inside and os.path.lexists(origin))
+            if not named:
+                known = [shown(o) for o in manifest.sources]
+                known += [str(m.get(f, "")) for _, m in rows for f in ("path", "url")]
+                raise NotFoundError(not_indexed(shown(target), target if ukey else stored, known))
             for o in [o for o in manifest.sources if _within(o, origin)]:
                 manifest.discard(o)  # the source, and any source inside it
             if inside or not is_source:  # part of a remembered source: keep it out of re-scans
@@ -287,8 +294,18 @@ class App:
             self._after_write()
         return len(ids)
 
+    def article(self, id_or_prefix: str) -> tuple[Article, dict[str, Any]]:
+        """The stored article with this id, or with the one id this prefix starts."""
+        got = self.store.get_article(id_or_prefix)
+        if got is None:
+            got = self.store.get_article(match_id(id_or_prefix, self.store.article_ids()))
+        if got is None:  # removed by another process meanwhile
+            raise NotFoundError(f"{id_or_prefix}: no such article (see `articleqa list`)")
+        return got
+
     def stats(self) -> dict[str, Any]:
-        """How much is indexed: articles, chunks, sources, duplicates, failing sources."""
+        """How much is indexed: articles, chunks, sources, duplicates, sources that failed as
+        a whole, sources with records that failed, and where the data lives."""
         from ingest.paths import shown
 
         articles, chunks = self.store.count()
@@ -301,6 +318,11 @@ class App:
             "duplicates": exact,
             "near_duplicates": near,
             "failed_sources": {shown(o): e for o, e in manifest.failed_sources().items()},
+            "failed_records": {
+                shown(o): {"failed": failed, "records": records}
+                for o, (failed, records) in manifest.failed_records().items()
+            },
+            "data_dir": str(self.settings.data_dir),
             "store": self.settings.chroma_url or str(self.settings.chroma_dir),
         }
 
@@ -311,6 +333,29 @@ class App:
     def _after_write(self) -> None:
         """Bring the lexical index in step with the store's new generation (the write bumped it)."""
         self.retriever.sync_lexical(self.store.generation())
+
+
+def not_indexed(target: str, key: str, known: Iterable[str]) -> str:
+    """The error for a target (as the user typed it; `key`: its absolute path or its URL) that
+    names nothing indexed, with the closest indexed paths and URLs (relative when under the
+    current folder)."""
+    close = difflib.get_close_matches(key, sorted({k for k in known if k}), n=3)
+    here = os.getcwd()
+    shown = [os.path.relpath(c, here) if _within(c, here) else c for c in close]
+    hint = f"; close: {', '.join(shown)}" if shown else ""
+    return f"{target}: not in the index{hint} (see `articleqa list`)"
+
+
+def match_id(prefix: str, ids: Iterable[str]) -> str:
+    """The one id that starts with prefix (as git takes a commit); NotFoundError when none does,
+    InputError listing the candidates when several do."""
+    found = sorted(i for i in ids if i.startswith(prefix)) if prefix else []
+    if not found:
+        raise NotFoundError(f"{prefix}: no such article (see `articleqa list`)")
+    if len(found) > 1:
+        more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+        raise InputError(f"{prefix}: ambiguous id: {', '.join(found[:10])}{more}")
+    return found[0]
 
 
 def _within(path: str, folder: str) -> bool:

@@ -7,7 +7,9 @@ stderr and exit code 1.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,9 +21,12 @@ from qa.app import App, quiet_environment
 from qa.errors import ArticleQAError, ConfigError, InputError
 from qa.eval_cli import eval_group
 from qa.inputs import MAX_K, check_question, parse_history
+from qa.launch import LLM_CHOICES, Launch, llm_option, pass_app
 from qa.render import answer_text, check_text, hit_dict, report_text, safe, safe_line
 from qa.rewrite import Turn
-from qa.settings import load_settings
+from qa.settings import setting_sources
+
+PROGRESS_EVERY = 5.0  # seconds between progress lines when stderr is not a terminal
 
 
 def _emit(data: Any) -> None:
@@ -35,23 +40,50 @@ def _emit(data: Any) -> None:
 @click.option("--chroma-url", help="Use a Chroma server (ARTICLEQA_CHROMA_URL).")
 @click.option(
     "--llm",
-    type=click.Choice(["local", "openai", "ollama", "extractive"]),
-    help="Answer backend (ARTICLEQA_LLM).",
+    type=click.Choice(LLM_CHOICES),
+    help="Answer backend (ARTICLEQA_LLM); also accepted after ask, chat, serve, eval.",
 )
-@click.version_option(package_name="articleqa")
+@click.version_option(package_name="articleqa", prog_name="articleqa")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, chroma_url: str | None, llm: str | None) -> None:
     """Answer questions over your news articles, with cited snippets."""
     quiet_environment()
-    ctx.obj = App(load_settings(data_dir=data_dir, chroma_url=chroma_url, llm=llm))
+    # Settings are built when the command runs (qa/launch.py): it may name its own --llm.
+    ctx.obj = Launch(data_dir=data_dir, chroma_url=chroma_url, llm=llm)
+
+
+def plain_progress(
+    label: str,
+    write: Callable[[str], None],
+    every: float = PROGRESS_EVERY,
+    clock: Callable[[], float] = time.monotonic,
+) -> Callable[[Any], None]:
+    """A progress callback that writes one short line at most every `every` seconds (for a
+    stderr that is not a terminal: a log file, CI, a pipe)."""
+    last = clock()
+
+    def update(p: Any) -> None:  # ingest.index.Progress
+        nonlocal last
+        now = clock()
+        if now - last < every:
+            return
+        last = now
+        of = f"/{p.total}" if p.total else ""
+        failed = f", {p.failed} failed" if p.failed else ""
+        write(f"{label}: {p.articles}{of} articles, {p.chunks} chunks embedded{failed}")
+
+    return update
 
 
 @contextmanager
-def _progress(enabled: bool, label: str) -> Iterator[Callable[[Any], None] | None]:
-    """A rich progress bar on stderr: articles (of the expected total), chunks embedded,
-    rates, elapsed time and ETA; or nothing (--json, or stderr is not a terminal)."""
-    if not enabled:
+def _progress(as_json: bool, label: str) -> Iterator[Callable[[Any], None] | None]:
+    """Progress on stderr: on a terminal a rich bar (articles of the expected total, chunks
+    embedded, rates, elapsed time and ETA), else a line every few seconds; nothing with --json."""
+    if as_json:
         yield None
+        return
+    if not sys.stderr.isatty():
+        yield plain_progress(label, _waiting, every=PROGRESS_EVERY)
         return
     from rich.console import Console
     from rich.progress import (
@@ -99,7 +131,11 @@ def _finish_index(report: Any, as_json: bool) -> None:
     if as_json:
         _emit(data)
     else:
-        click.echo(report_text(data))
+        # The summary is the result (stdout); the failures are diagnostics (stderr).
+        summary, *failures = report_text(data).split("\n")
+        for line in failures:
+            click.echo(line, err=True)
+        click.echo(summary)
     loaded = data["added"] + data["updated"] + data["unchanged"] + data["removed"]
     if data["failed"] and not loaded:
         sys.exit(1)
@@ -113,10 +149,10 @@ def _waiting(message: str) -> None:
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
-@click.pass_obj
+@pass_app
 def index(app: App, sources: tuple[str, ...], as_json: bool, dry_run: bool) -> None:
     """Index files, folders (recursive), feeds and http(s) URLs."""
-    with _progress(not as_json and sys.stderr.isatty(), "indexing") as progress:
+    with _progress(as_json, "indexing") as progress:
         report = app.index(sources, dry_run=dry_run, progress=progress, on_wait=_waiting)
     _finish_index(report, as_json)
 
@@ -129,12 +165,12 @@ def index(app: App, sources: tuple[str, ...], as_json: bool, dry_run: bool) -> N
     is_flag=True,
     help="Move the store aside (chroma.damaged-TIME) and index every source into a new one.",
 )
-@click.pass_obj
+@pass_app
 def reindex(app: App, as_json: bool, dry_run: bool, rebuild: bool) -> None:
     """Re-scan every source indexed before: add new, replace changed, drop removed articles."""
     if rebuild and dry_run:
         raise ConfigError("--rebuild and --dry-run cannot be used together")
-    with _progress(not as_json and sys.stderr.isatty(), "re-indexing") as progress:
+    with _progress(as_json, "re-indexing") as progress:
         if rebuild:
             report = app.rebuild(progress=progress, on_wait=_waiting)
         else:
@@ -145,7 +181,7 @@ def reindex(app: App, as_json: bool, dry_run: bool, rebuild: bool) -> None:
 @cli.command()
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
+@pass_app
 def remove(app: App, target: str, as_json: bool) -> None:
     """Remove an article (by id), a file, a folder, a feed or a URL from the index."""
     n = app.remove(target, on_wait=_waiting)
@@ -154,7 +190,7 @@ def remove(app: App, target: str, as_json: bool) -> None:
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
+@pass_app
 def list_(app: App, as_json: bool) -> None:
     """List the indexed articles, newest first."""
     keys = ("id", "title", "url", "path", "source", "published", "chunks")
@@ -171,15 +207,10 @@ def list_(app: App, as_json: bool) -> None:
 @cli.command()
 @click.argument("article_id")
 @click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
+@pass_app
 def show(app: App, article_id: str, as_json: bool) -> None:
-    """Show one stored article: metadata and full text."""
-    from qa.errors import NotFoundError
-
-    got = app.store.get_article(article_id)
-    if got is None:
-        raise NotFoundError(f"{article_id}: no such article (see `articleqa list`)")
-    article, meta = got
+    """Show one stored article (ARTICLE_ID, or a unique start of it): metadata and full text."""
+    article, meta = app.article(article_id)
     data = {
         "id": article.id,
         "title": article.title,
@@ -203,18 +234,39 @@ def show(app: App, article_id: str, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
+@pass_app
 def stats(app: App, as_json: bool) -> None:
-    """How much is indexed (and which sources failed on their last run)."""
+    """How much is indexed, where, and what failed on the last run (whole sources, records)."""
     data = app.stats()
     if as_json:
         _emit(data)
         return
     for k, v in data.items():
-        if k != "failed_sources":
-            click.echo(f"{k}: {v}")
+        if k not in ("failed_sources", "failed_records"):
+            click.echo(f"{k}: {safe(str(v))}")
+    if data["failed_records"]:
+        click.echo("failed records (see `articleqa reindex` for which):")
+    for origin, n in data["failed_records"].items():
+        click.echo(f"  {safe(origin)}: {n['failed']} of {n['records']} records failed")
+    if data["failed_sources"]:
+        click.echo("failed sources (retried on every re-index):")
     for origin, reason in data["failed_sources"].items():
-        click.echo(f"failed source: {safe(origin)}: {safe(reason)}")
+        click.echo(f"  {safe(origin)}: {safe(reason)}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@click.pass_obj
+def config(launch: Launch, as_json: bool) -> None:
+    """Every effective setting, its value and where it came from (flag, env, file, default)."""
+    rows = setting_sources(launch.app().settings, launch.flags, os.environ)
+    if as_json:
+        _emit({k: {"value": v, "source": src} for k, (v, src) in rows.items()})
+        return
+    width = max(len(k) for k in rows)
+    for k, (v, src) in rows.items():
+        shown = v if isinstance(v, str) and v else json.dumps(v, ensure_ascii=False)
+        click.echo(f"{k:<{width}}  {safe_line(shown)}  ({safe_line(src)})")
 
 
 def _filters(source: tuple[str, ...], since: str | None, until: str | None) -> Any:
@@ -250,7 +302,7 @@ def _with_filters(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--k", type=click.IntRange(1, MAX_K), help="How many results.")
 @click.option("--json", "as_json", is_flag=True)
 @_with_filters
-@click.pass_obj
+@pass_app
 def search(
     app: App,
     query: str,
@@ -269,10 +321,13 @@ def search(
         _emit({"results": [hit_dict(h) for h in hits]})
         return
     for n, h in enumerate(hits, 1):
+        date = str(h.meta.get("published", ""))[:10] or "undated"
         click.echo(
-            f"{n}. {safe(h.title) or 'untitled'} ({h.meta.get('published', '')[:10]}) "
-            f"score {h.score:.4f}"
+            f"{n}. {safe_line(h.title) or 'untitled'} ({safe_line(date)}) score {h.score:.4f}"
         )
+        # Where it came from, and the id `articleqa show` takes.
+        parts = (h.chunk.article_id, h.meta.get("source"), h.meta.get("url") or h.meta.get("path"))
+        click.echo("   id " + " · ".join(safe_line(str(x)) for x in parts if x))
         click.echo(f"   {safe(h.chunk.text[:300])}")
 
 
@@ -339,7 +394,8 @@ def _answer(app: App, question: str, history: list[Turn], filters: Any, k: int |
     "--details", is_flag=True, help="Also say what verification removed from the model's answer."
 )
 @_with_filters
-@click.pass_obj
+@llm_option
+@pass_app
 def ask(
     app: App,
     question: str | None,
@@ -414,7 +470,7 @@ def _ask_batch(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_with_filters
-@click.pass_obj
+@pass_app
 def check(
     app: App,
     text: str | None,
@@ -465,7 +521,8 @@ def _check_batch(app: App, batch: IO[str], filters: Any) -> None:
 
 @cli.command()
 @click.option("--k", type=click.IntRange(1, MAX_K), help="How many passages to retrieve.")
-@click.pass_obj
+@llm_option
+@pass_app
 def chat(app: App, k: int | None) -> None:
     """Interactive chat with history: /sources, /reset, /quit."""
     import threading
@@ -491,7 +548,8 @@ def _warm(app: App) -> None:
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 7860).")
 @click.option("--auth", help="user:password to require a login.")
-@click.pass_obj
+@llm_option
+@pass_app
 def serve(app: App, host: str | None, port: int | None, auth: str | None) -> None:
     """Start the chat UI (Gradio) in the browser."""
     from qa.ui import launch
@@ -507,7 +565,7 @@ def serve(app: App, host: str | None, port: int | None, auth: str | None) -> Non
 @cli.command()
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per change.")
-@click.pass_obj
+@pass_app
 def watch(app: App, folders: tuple[str, ...], as_json: bool) -> None:
     """Index FOLDERS now, then keep indexing files as they appear, change or vanish (Ctrl-C)."""
     from ingest.watch import watch_folders

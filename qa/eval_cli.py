@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from qa.launch import llm_option, pass_app
+
 if TYPE_CHECKING:
     from qa.app import App
     from qa.eval_squad import EvalReport
@@ -116,7 +118,8 @@ def _table(report: EvalReport, backend: str) -> str:
 )
 @click.option("--titles", is_flag=True, help="Index each paragraph with its article's title.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
-@click.pass_obj
+@llm_option
+@pass_app
 def squad(
     app: App,
     file: Path,
@@ -168,7 +171,8 @@ def squad(
     help="Also print refusal precision/recall per weak-relevance threshold of the judgement.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
-@click.pass_obj
+@llm_option
+@pass_app
 def mtrag(
     app: App,
     file: Path,

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +72,16 @@ def export_path(source: Path, cache_dir: Path, variant: str) -> Path:
     return cache_dir / "onnx" / f"{name}-{digest}-{variant}.onnx"
 
 
-def ensure_exported(source: Path, cache_dir: Path, variant: str) -> Path:
-    """The exported ONNX file, exporting (and checking) it first if it is not cached yet."""
+def say_on_stderr(message: str) -> None:
+    """Tell the user, on stderr, about a step that takes a while."""
+    print(f"articleqa: {message}", file=sys.stderr, flush=True)
+
+
+def ensure_exported(
+    source: Path, cache_dir: Path, variant: str, notify: Callable[[str], None] = say_on_stderr
+) -> Path:
+    """The exported ONNX file, exporting (and checking) it first if it is not cached yet; an
+    export is announced through `notify` (it takes ~20 s, once per machine, silent otherwise)."""
     if variant not in MIN_COSINE:
         raise ConfigError(f"unknown onnx variant {variant!r}")
     target = export_path(source, cache_dir, variant)
@@ -85,6 +95,7 @@ def ensure_exported(source: Path, cache_dir: Path, variant: str) -> Path:
     with FileLock(str(target) + ".lock"):
         if target.is_file():
             return target
+        notify("preparing the embedding model once (about 20 s)...")
         fp32 = export_path(source, cache_dir, "fp32")
         if not fp32.is_file():
             _export_fp32(source, fp32)

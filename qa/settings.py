@@ -6,8 +6,11 @@ Built once at an entry point (CLI, UI, tests) and passed down; nothing reads it 
 from __future__ import annotations
 
 import os
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError
@@ -144,3 +147,53 @@ def load_settings(**overrides: Any) -> Settings:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid setting {loc}: {first['msg']}") from None
+
+
+def setting_sources(
+    settings: Settings, flags: Mapping[str, str], environ: Mapping[str, str]
+) -> dict[str, tuple[Any, str]]:
+    """Every field's effective value (secrets masked) and where it came from: a flag (named in
+    `flags`), an ARTICLEQA_ variable, the ARTICLEQA_CONFIG file, or the default; in the
+    precedence order Settings applies."""
+    env = {k.upper(): k for k in environ}
+    config = environ.get("ARTICLEQA_CONFIG", "")
+    in_file: set[str] = set()
+    if config:
+        with open(config, "rb") as f:
+            in_file = set(tomllib.load(f))
+    out: dict[str, tuple[Any, str]] = {}
+    for name in Settings.model_fields:
+        var = f"ARTICLEQA_{name.upper()}"
+        if name in flags:
+            source = f"flag {flags[name]}"
+        elif var in env:
+            source = f"env {var}"
+        elif name in in_file:
+            source = f"config file {config}"
+        else:
+            source = "default"
+        out[name] = (_shown_value(name, getattr(settings, name)), source)
+    return out
+
+
+def _shown_value(name: str, value: Any) -> Any:
+    """A value as `articleqa config` prints it: JSON-ready, secrets and URL passwords masked."""
+    if isinstance(value, SecretStr):
+        return "****" if value.get_secret_value() else ""
+    if isinstance(value, Path):
+        return str(value)
+    if name == "auth" and value:
+        user = str(value).partition(":")[0]
+        return f"{user}:****"
+    if isinstance(value, str) and "://" in value:
+        return _mask_url(value)
+    return value
+
+
+def _mask_url(url: str) -> str:
+    """http://user:secret@host/ -> http://user:****@host/ (a password in a URL is a secret)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:****@{host}"))
