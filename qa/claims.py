@@ -26,6 +26,7 @@ from qa.facts import (
     opposite_word,
     polarity_differs,
     proper_names,
+    replaced_numbers,
 )
 from qa.injection import flag_instructions
 from qa.verify import content_terms
@@ -95,6 +96,7 @@ class _SpanFacts:
     numbers: tuple[tuple[float, set[str], str], ...]
     names: dict[str, list[Mention]]  # capitalized words of the span by key
     terms: frozenset[str]
+    replaced: frozenset[float]  # figures the span gives only as replaced ("instead of 30")
 
 
 def check_sentences(
@@ -119,6 +121,7 @@ def check_sentences(
                 tuple(number_mentions(text, unscaled=True)),
                 _by_key(_sentence_mentions(text)),
                 frozenset(content_terms(text)),
+                frozenset(replaced_numbers(text)),
             )
         return facts[j]
 
@@ -172,10 +175,13 @@ def _mismatch(
     text: str,
 ) -> str | None:
     """The first fact of the sentence that the span does not state, or None."""
+    mine_replaced = replaced_numbers(sentence) if f.replaced else set()
     for value, around, written in nums:
         # The same value must be there, about the same thing when the claim says what.
         if not any(v == value and (ctx & around or not around) for v, ctx, _ in f.numbers):
             return f"number {written} not in evidence"
+        if value in f.replaced and value not in mine_replaced:
+            return f"number {written} is the figure the evidence replaces"
     for name in claimed:
         seen = f.names.get(name.key, []) + f.names.get(name.key + "s", [])
         # The name must be there, in the same compound ("Hulu Girl" is not "Gossip Girl" next

@@ -59,6 +59,31 @@ def number_mentions(text: str, *, unscaled: bool = False) -> list[tuple[float, s
     return out
 
 
+# A figure right after these words is the one being replaced or compared against: "every 40
+# minutes instead of every 30" does not say "every 30 minutes". "from" only counts where the
+# clause also has "to <number>" ("rose to 5.1% from 4.8%", "from 30 to 40").
+_REPLACED = re.compile(
+    r"\b(?:instead\s+of|rather\s+than|down\s+from|up\s+from|compared\s+(?:with|to)|from)"
+    r"(?:\s+[a-z]+){0,2}\s*[$€£¥]?\s?$",
+    re.I,
+)
+_TO_NUMBER = re.compile(r"\bto\s+[$€£¥]?\s?\d", re.I)
+
+
+def replaced_numbers(text: str) -> set[float]:
+    """Values the text gives only as the figure replaced or compared against ("instead of 30",
+    "down from 4.8%"), never as a figure in its own right."""
+    replaced, plain = set(), set()
+    for m, value in _number_matches(text, False):
+        before = text[max(0, m.start() - 40) : m.start()]
+        marker = _REPLACED.search(before)
+        if marker and marker.group().lower().startswith("from"):
+            clause = text[max(0, m.start() - 60) : m.end() + 40]
+            marker = marker if _TO_NUMBER.search(clause) else None
+        (replaced if marker else plain).add(value)
+    return replaced - plain
+
+
 def _number_matches(text: str, unscaled: bool) -> list[tuple[re.Match[str], float]]:
     out = []
     for m in _NUMBER.finditer(text):

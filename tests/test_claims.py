@@ -80,6 +80,30 @@ def test_claims_against_one_article(embeddings, claim: str, supported: bool, rea
     assert BRENT[ev.start : ev.end] == ev.snippet and ev.passage == 0
 
 
+FERRY = (
+    "Harbor ferry resumes\n\nThe ferry operator said crossings would run every 40 minutes "
+    "instead of every 30 until a second boat returns. Unemployment in the town fell to 4.5%, "
+    "down from 4.8% a year earlier."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "supported"),
+    [
+        ("Ferries cross every 30 minutes.", False),
+        ("Ferries will cross every 40 minutes.", True),
+        ("Crossings will run every 40 minutes instead of every 30.", True),
+        ("Unemployment in the town is 4.8%.", False),
+        ("Unemployment in the town fell to 4.5% from 4.8%.", True),
+    ],
+)
+def test_a_replaced_figure_is_not_the_figure(embeddings, claim: str, supported: bool) -> None:
+    [s] = check_passages(claim, [FERRY], embeddings).sentences
+    assert s.supported == supported, s.reason
+    if not supported:
+        assert s.reason.endswith("is the figure the evidence replaces")
+
+
 def test_a_name_from_elsewhere_in_the_article_is_not_evidence(embeddings) -> None:
     # Khamenei is in the article, but the span about the tweet is Trump's.
     result = check_passages(
