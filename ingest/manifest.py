@@ -2,8 +2,9 @@
 
 Sources (files, folders, feeds, URLs) with when each was last indexed and, for a source that
 failed as a whole, why: it is tried again on every run until it is fixed or removed. Removed
-items (a file in a folder, one record of a CSV) are remembered so re-scans skip them. Each
-article's content hash lives on its record in the store, written after its chunks.
+items (a file in a folder, one record of a CSV or entry of a feed) are remembered so re-scans
+skip them, until the user indexes that file or feed again by name. Each article's content hash
+lives on its record in the store, written after its chunks.
 
 The file is written atomically (temp file + rename) and only after a run's chunks are stored.
 """
@@ -29,11 +30,13 @@ class Manifest:
         self.path = path
         self.sources: dict[str, dict[str, Any]] = {}
         self.excluded: dict[str, str] = {}  # path, URL or article id -> when it was removed
+        self.excluded_from: dict[str, str] = {}  # article id -> the file or feed that holds it
         if path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 self.sources = dict(data.get("sources", {}))
                 self.excluded = dict(data.get("excluded", {}))
+                self.excluded_from = dict(data.get("excluded_from", {}))
             except (OSError, ValueError, AttributeError):
                 pass  # a torn or foreign file: the store itself is still intact
 
@@ -75,13 +78,21 @@ class Manifest:
             if e.get("failed_records") and not e.get("failed")
         }
 
-    def exclude(self, key: str) -> None:
-        """Skip this path, URL or article id in future re-scans (the user removed it)."""
+    def exclude(self, key: str, held_by: str = "") -> None:
+        """Skip this path, URL or article id in future re-scans (the user removed it);
+        `held_by` names the file or feed an article id came from."""
         self.excluded[key] = _now()
+        if held_by:
+            self.excluded_from[key] = held_by
 
-    def include(self, key: str) -> None:
-        """Stop skipping a path, URL or id (the user indexed it again by name)."""
-        self.excluded.pop(key, None)
+    def include(self, *keys: str) -> None:
+        """Stop skipping a path, URL or id, and the articles removed from that file or feed
+        (the user indexed it again by name)."""
+        named = {k for k in keys if k}
+        back = named | {k for k, held in self.excluded_from.items() if held in named}
+        for key in back:
+            self.excluded.pop(key, None)
+            self.excluded_from.pop(key, None)
 
     def is_excluded(self, *keys: str) -> bool:
         """True when any of the keys was removed by the user."""
@@ -93,7 +104,14 @@ class Manifest:
         fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=self.path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(
-                {"sources": self.sources, "excluded": self.excluded}, f, indent=1, sort_keys=True
+                {
+                    "sources": self.sources,
+                    "excluded": self.excluded,
+                    "excluded_from": self.excluded_from,
+                },
+                f,
+                indent=1,
+                sort_keys=True,
             )
             f.flush()
             os.fsync(f.fileno())

@@ -147,6 +147,7 @@ class App:
         from ingest.index import index_sources, origin_of
         from ingest.loaders import load
         from ingest.lock import writer_lock
+        from ingest.paths import shown
 
         s = self.settings
         with writer_lock(self._local_dir, on_wait):
@@ -160,7 +161,7 @@ class App:
             _ = self.retriever  # its BM25 term counts listen to the writes that follow
             if by_name:
                 for source in sources:
-                    manifest.include(origin_of(source))
+                    manifest.include(origin_of(source), shown(origin_of(source)))
             # With the model in a worker process no model run waits on the GIL that Chroma's
             # upserts hold, so writes can be 3x bigger, at 10% less Chroma CPU per chunk
             # (docs/benchmarks.md); in one process they would stall the model that long.
@@ -240,7 +241,8 @@ class App:
     def remove(self, target: str, on_wait: Callable[[str], None] | None = None) -> int:
         """Remove what `target` names: an indexed source, a file or folder inside one, a URL or
         an article id. Removed items inside a remembered source stay out of later re-scans
-        until indexed again by name. Return how many articles were removed."""
+        until indexed again by name (an article removed alone: its file or feed indexed by
+        name). Return how many articles were removed."""
         from ingest.dedup import url_key
         from ingest.index import origin_of, remove_articles
         from ingest.lock import writer_lock
@@ -255,14 +257,15 @@ class App:
             _ = self.retriever  # its BM25 term counts listen to the writes that follow
             manifest = self.manifest()
             rows = list(self.store.dedup_rows())
-            ids = [
-                aid
+            found = {
+                aid: m
                 for aid, m in rows
                 if aid == target
                 or m.get("origin") == stored
                 or _within(str(m.get("path", "")), stored)
                 or (ukey and (m.get("url_key") == ukey or m.get("url") == target))
-            ]
+            }
+            ids = list(found)
             is_source = origin in manifest.sources
             inside = [o for o in manifest.sources if o != origin and _within(origin, o)]
             pending = [o for o in unfinished(self._dirty_marker) or [] if _within(o, origin)]
@@ -278,7 +281,7 @@ class App:
             if inside or not is_source:  # part of a remembered source: keep it out of re-scans
                 by_path = not ukey and ids != [target]
                 for key in dict.fromkeys([origin, stored] if by_path else ids):
-                    manifest.exclude(key)
+                    manifest.exclude(key, "" if by_path else _holder(found[key]))
             remove_articles(
                 ids,
                 store=self.store,
@@ -356,6 +359,12 @@ def match_id(prefix: str, ids: Iterable[str]) -> str:
         more = f" and {len(found) - 10} more" if len(found) > 10 else ""
         raise InputError(f"{prefix}: ambiguous id: {', '.join(found[:10])}{more}")
     return found[0]
+
+
+def _holder(meta: dict[str, Any]) -> str:
+    """The file or feed an article was read from (indexing it again by name brings the
+    article back): its file, else the source it came from (a feed or page URL)."""
+    return str(meta.get("path") or meta.get("origin") or "")
 
 
 def _within(path: str, folder: str) -> bool:

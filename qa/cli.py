@@ -219,13 +219,14 @@ def show(app: App, article_id: str, as_json: bool) -> None:
         "source": article.source,
         "published": article.published,
         "author": article.author,
+        "source_id": article.source_id,
         "chunks": meta.get("chunks", 0),
         "text": article.text,
     }
     if as_json:
         _emit(data)
         return
-    for k in ("title", "url", "path", "source", "published", "author"):
+    for k in ("title", "url", "path", "source", "published", "author", "source_id"):
         if data[k]:
             click.echo(f"{k}: {safe(str(data[k]))}")
     click.echo("")

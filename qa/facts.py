@@ -73,7 +73,8 @@ _TO_NUMBER = re.compile(r"\bto\s+[$€£¥]?\s?\d", re.I)
 def replaced_numbers(text: str) -> set[float]:
     """Values the text gives only as the figure replaced or compared against ("instead of 30",
     "down from 4.8%"), never as a figure in its own right."""
-    replaced, plain = set(), set()
+    replaced: set[float] = set()
+    plain: set[float] = set()
     for m, value in _number_matches(text, False):
         before = text[max(0, m.start() - 40) : m.start()]
         marker = _REPLACED.search(before)

@@ -532,7 +532,16 @@ def _article_from(article_id: str, text: str, m: dict[str, Any]) -> Article:
         text=text,
         **{
             f: str(m.get(f, ""))
-            for f in ("title", "url", "path", "source", "published", "author", "origin")
+            for f in (
+                "title",
+                "url",
+                "path",
+                "source",
+                "published",
+                "author",
+                "origin",
+                "source_id",
+            )
         },
     )
 

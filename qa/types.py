@@ -32,6 +32,7 @@ class Article:
     published: str = ""  # ISO 8601 date or datetime, "" when unknown
     author: str = ""
     origin: str = ""  # the source the user gave (file, folder, feed, URL) that produced it
+    source_id: str = ""  # the record's own id in its file (a CSV's article_id), not ours
 
     @property
     def hash(self) -> str:
@@ -39,6 +40,8 @@ class Article:
         meta = "\x1f".join(
             [self.title, self.url, self.path, self.source, self.published, self.author]
         )
+        if self.source_id:  # only then: the hashes of articles without one stay as they were
+            meta += "\x1f" + self.source_id
         return content_hash(meta + "\x1e" + self.text)
 
     def metadata(self) -> dict[str, str]:
@@ -51,6 +54,7 @@ class Article:
             "source": self.source,
             "published": self.published,
             "author": self.author,
+            "source_id": self.source_id,
         }
 
 

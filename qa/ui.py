@@ -8,6 +8,7 @@ links, no server-side rendering.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from qa.app import App, quiet_environment
@@ -32,6 +33,7 @@ CSS = """
 #aq-sources .aq-question, #aq-sources .aq-empty { opacity: 0.8; font-size: 0.9em; }
 #aq-sources .aq-notfound { padding: 8px; border-radius: 6px; background:
   var(--background-fill-secondary); }
+#aq-library .header-table, #aq-library .virtual-row { font-family: var(--font); }
 #aq-chat a.aq-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 """
 
@@ -93,9 +95,12 @@ def serve(
     auth: str = "",
     block: bool = True,
     throttle: LoginThrottle | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> Any:
     """Build, queue and start the app; returns the Blocks (call `.close()` when not blocking).
-    With auth, failed logins are throttled per address (`throttle`, else from the settings)."""
+    With auth, failed logins are throttled per address (`throttle`, else from the settings).
+    Gradio prints nothing (its lines point to share links, which this app never makes);
+    `announce` gets the local URL once the server is up."""
     from starlette.middleware import Middleware
 
     from qa.login_throttle import LoginThrottle, LoginThrottleMiddleware
@@ -118,8 +123,8 @@ def serve(
         auth=credentials,
         share=False,
         show_error=True,
-        prevent_thread_lock=not block,
-        quiet=not block,
+        prevent_thread_lock=True,
+        quiet=True,
         ssr_mode=False,
         mcp_server=False,
         max_file_size=app.settings.max_file_bytes,
@@ -128,13 +133,28 @@ def serve(
         js=PAGE_JS,
         app_kwargs={"middleware": middleware},
     )
+    if announce is not None:
+        announce(str(demo.local_url))
+    if block:
+        demo.block_thread()
     return demo
 
 
-def launch(app: App, *, host: str, port: int, auth: str = "") -> None:
-    """Serve the UI on host:port (blocking); warm the models in the background first."""
+def launch(
+    app: App, *, host: str, port: int, auth: str = "", say: Callable[[str], None] | None = None
+) -> None:
+    """Serve the UI on host:port (blocking), `say`ing its URL as the last line once it is up;
+    warm the models in the background first."""
     threading.Thread(target=_warm, args=(app,), daemon=True).start()
-    serve(app, host=host, port=port, auth=auth, block=True)
+
+    def ready(url: str) -> None:
+        line = f"articleqa is running at {url} (Ctrl-C to stop)"
+        if say is None:
+            print(line, flush=True)  # flushed: a pipe (make, a log) sees it at once
+        else:
+            say(line)
+
+    serve(app, host=host, port=port, auth=auth, block=True, announce=ready)
 
 
 def _warm(app: App) -> None:

@@ -128,9 +128,10 @@ def build_library(
         target = gr.Textbox(
             label="Remove",
             placeholder="click a row, or type a file path, URL or article id",
-            info="An article removed alone comes back on re-index if its file or feed still "
-            "has it; remove the file path or URL to drop a whole source. Uploaded files "
-            "are removed with all their articles.",
+            info="An article removed alone stays out on re-index, until its file or feed is "
+            "indexed again by name (its URL added here, or `articleqa index PATH`). Remove a "
+            "file path or URL to drop a whole source. Uploaded files are removed with all "
+            "their articles.",
             scale=4,
             elem_id="aq-remove-target",
         )

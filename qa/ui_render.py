@@ -70,10 +70,10 @@ def answer_markdown(ans: Answer, turn: int) -> str:
         n = int(m.group(1))
         if n not in titles:  # a bracketed number quoted from an article, not our marker
             continue
-        parts.append(md_text(ans.text[pos : m.start()]))
+        parts.append(_text_at(ans.text[pos : m.start()], pos))
         parts.append(_cite_link(turn, n, titles[n]))
         pos = m.end()
-    parts.append(md_text(ans.text[pos:]))
+    parts.append(_text_at(ans.text[pos:], pos))
     out = ["".join(parts)]
     out += [f"*{md_text(note)}*" for note in ans.notes]
     if ans.details:
@@ -87,6 +87,13 @@ def answer_markdown(ans: Answer, turn: int) -> str:
         )
         out.append(f"<small>Sources: {refs}</small>")
     return "\n\n".join(out)
+
+
+def _text_at(text: str, pos: int) -> str:
+    """md_text of the answer's text from `pos` on: after a marker (pos > 0) its leading space
+    is a word space, not indentation, so it stays ("[1] “The", never "[1]“The")."""
+    body = text.lstrip(" \t")
+    return (" " if pos and body != text else "") + md_text(body)
 
 
 def draft_markdown(draft: str) -> str:
@@ -222,7 +229,7 @@ def example_questions(rows: Sequence[Mapping[str, Any]], n: int = 4) -> list[str
     """Questions about the newest indexed articles, shown on the empty chat."""
     out: list[str] = []
     for r in rows:
-        title = " ".join(safe(str(r.get("title", ""))).split()).rstrip(".?!:")
+        title = _quotable(" ".join(safe(str(r.get("title", ""))).split()))
         # Only plain titles: an example is shown and sent as typed text, markup has no place.
         if not 12 <= len(title) <= 90 or not _PLAIN_TITLE.fullmatch(title):
             continue
@@ -232,3 +239,11 @@ def example_questions(rows: Sequence[Mapping[str, Any]], n: int = 4) -> list[str
         if len(out) == n:
             break
     return out
+
+
+def _quotable(title: str) -> str:
+    """A title as quoted inside a question: its own "?" or "!" kept (the title asks or
+    exclaims), a closing ".", ":", ";" or "," dropped (the question goes on after it)."""
+    if title.endswith("..."):
+        return title
+    return title.rstrip(".:;, ")

@@ -646,3 +646,25 @@ def test_html_extraction_f1_on_the_shared_benchmark() -> None:
     scores = bench.score(bench.shipped_extractor(with_url=False), pages)
     assert len(scores) == 121
     assert sum(scores.values()) / len(scores) >= HTML_F1_REACHED - HTML_F1_MARGIN
+
+
+def test_records_keep_their_own_ids_as_source_id(tmp_path: Path) -> None:
+    path = str(DATA / "news.csv")
+    articles, _ = split(load(path))
+    assert [a.source_id for a in articles] == ["1", "2", "4"]  # the CSV's article_id column
+    assert [a.id for a in articles] == [article_id(path=path, record=n) for n in (1, 2, 4)]
+    (tmp_path / "x.json").write_text(
+        '[{"id": 901, "text": "Numbered one."}, {"guid": "g-7", "text": "Guid two."},'
+        ' {"text": "No id three."}]'
+    )
+    (tmp_path / "x.jsonl").write_text('{"ID": "ab-12", "text": "Upper-case key."}\n')
+    got, errors = split(load(str(tmp_path)))
+    assert errors == []
+    assert [(a.text, a.source_id) for a in got] == [
+        ("Numbered one.", "901"),
+        ("Guid two.", "g-7"),
+        ("No id three.", ""),
+        ("Upper-case key.", "ab-12"),
+    ]
+    # The source's id is kept beside ours, never instead of it.
+    assert got[0].id == article_id(path=str(tmp_path / "x.json"), record=1)

@@ -6,6 +6,7 @@ import http.server
 import json
 import os
 import random
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -316,3 +317,60 @@ def test_wire_copies_are_one_story_in_search(app, tmp_path: Path) -> None:
     hits = app.retriever.search("pier budget cranes loan", k=5)
     story = [h for h in hits if h.meta.get("title", "").startswith("Pier budget")]
     assert 1 <= len(story) <= 2  # one story (at most two passages), not five copies
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "articles"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_an_article_removed_alone_stays_out_until_its_file_is_indexed_again(
+    aq, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    names = ("science-feed.xml", "harbor-news.json", "news.csv")
+    for src in (EXAMPLES / names[0], EXAMPLES / names[1], DATA / names[2]):
+        shutil.copy(src, docs)
+    aq("index", str(docs), "--json")
+
+    def ids() -> set[str]:
+        return {a["id"] for a in aq("list", "--json")["articles"]}
+
+    listed = aq("list", "--json")["articles"]
+    gone = {n: next(a["id"] for a in listed if a["path"].endswith(n)) for n in names}
+    for aid in gone.values():  # one entry of a feed, of a JSON list, one CSV row
+        assert aq("remove", aid, "--json") == {"removed": 1}
+    # Re-scans (and the folder indexed again) leave them out: the user removed them...
+    assert aq("reindex", "--json")["added"] == 0
+    assert aq("index", str(docs), "--json")["added"] == 0
+    assert not ids() & set(gone.values())
+    # ...until the file that holds one is indexed again by name: that one comes back, to stay.
+    for n, aid in gone.items():
+        assert aq("index", str(docs / n), "--json")["added"] == 1
+        assert aq("reindex", "--json")["added"] == 0
+        assert aid in ids()
+    assert ids() >= set(gone.values())
+
+
+def test_a_feed_url_entry_removed_alone_comes_back_with_the_feed(
+    aq, feed_server, monkeypatch
+) -> None:
+    monkeypatch.setenv("ARTICLEQA_ALLOW_PRIVATE_URLS", "true")  # the server is on loopback
+    url, state = feed_server
+    state["body"] = feed([3, 2, 1])
+    assert aq("index", url, "--json")["added"] == 3
+    story2 = next(a["id"] for a in aq("list", "--json")["articles"] if a["title"] == "Story 2")
+    assert aq("remove", story2, "--json") == {"removed": 1}
+    assert aq("reindex", "--json")["added"] == 0
+    assert aq("index", url, "--json")["added"] == 1
+    titles = {a["title"] for a in aq("list", "--json")["articles"]}
+    assert titles == {"Story 1", "Story 2", "Story 3"}
+
+
+def test_show_gives_the_records_own_id(aq) -> None:
+    aq("index", str(DATA / "news.csv"), "--json")
+    listed = aq("list", "--json")["articles"]
+    farmers = next(a["id"] for a in listed if a["title"] == "Farmers Protest Fuel Tax")
+    shown = aq("show", farmers, "--json")
+    assert (shown["id"], shown["source_id"]) == (farmers, "2")  # ours, and the CSV's article_id
+    assert "source_id: 2\n" in aq("show", farmers).output

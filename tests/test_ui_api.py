@@ -4,9 +4,14 @@ running in this process on a free port. Includes indexing while another client c
 from __future__ import annotations
 
 import json
+import os
+import queue
 import random
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +19,7 @@ import pytest
 
 from qa.app import App
 from tests.conftest import ROOT, make_settings
-from tests.ui_support import SEED_QUESTION, served
+from tests.ui_support import SEED_QUESTION, free_port, served
 
 gradio_client = pytest.importorskip("gradio_client")
 BULK = 120  # articles in the long upload: seconds of embedding, time for several questions
@@ -177,3 +182,32 @@ def test_indexing_while_chatting_keeps_answering(url: str, tmp_path: Path) -> No
     assert not errors, errors
     assert report["added"] == BULK and report["failed"] == []
     assert len(answered_during) >= 2, "no question was answered while indexing ran"
+
+
+def test_serve_prints_no_share_hint_and_its_url_last(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ARTICLEQA_DATA_DIR": str(tmp_path / "data"),
+        "ARTICLEQA_LLM": "extractive",
+    }
+    cmd = [sys.executable, "-m", "qa", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
+    seen: list[str] = []
+    try:
+        while not seen or "running at" not in seen[-1]:
+            seen.append(lines.get(timeout=120).rstrip("\n"))
+        url = f"http://127.0.0.1:{port}/"
+        assert url in seen[-1]
+        assert urllib.request.urlopen(url, timeout=30).status == 200
+        time.sleep(3)  # anything printed after the URL would show now
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    while not lines.empty():
+        seen.append(lines.get().rstrip("\n"))
+    assert "share" not in "\n".join(seen) + err
+    assert [s for s in seen if s.strip()][-1] == f"articleqa is running at {url} (Ctrl-C to stop)"

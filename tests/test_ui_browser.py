@@ -7,6 +7,7 @@ Set ARTICLEQA_SCREENSHOTS=docs to refresh docs/ui-chat.png and docs/ui-library.p
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,9 @@ def test_streamed_answer_with_highlighted_snippet(page: Any) -> None:
 def test_citation_click_opens_that_answers_source(page: Any) -> None:
     use_extractive(page)
     ask(page, SEED_QUESTION)
-    wait_answer(page)
+    first = wait_answer(page)
+    # Two quotes: a marker, a space, the next quote ("[1]“Now" ran them together).
+    assert re.search(r"\[1\] “\w", first) and not re.search(r"\[\d+\][“\w]", first)
     ask(page, FERRY_QUESTION)
     assert "40 minutes" in wait_answer(page, 2)
     assert "harbor ferry" in page.inner_text("#aq-sources .aq-question").lower()
@@ -204,6 +207,23 @@ def test_upload_in_library_then_ask_about_it(page: Any, tmp_path: Path) -> None:
         timeout=30_000,
     )
     assert row.count() == 0
+
+
+def test_library_titles_use_the_pages_font(page: Any) -> None:
+    open_tab(page, "Library")
+    library = page.locator("#aq-library")
+    title = library.get_by_text("Harbor ferry service resumes after storm repairs", exact=True)
+    title = title.filter(visible=True).first
+    title.wait_for()
+    header = library.get_by_text("Source", exact=True).filter(visible=True).first
+
+    def font(element: Any) -> str:
+        return str(element.evaluate("e => getComputedStyle(e).fontFamily"))
+
+    fonts = [font(title), font(page.locator("#aq-stats")), font(header)]
+    cell, page_font, header_font = fonts
+    assert "monospace" not in cell and "monospace" not in header_font, fonts
+    assert cell == page_font == header_font, fonts
 
 
 def test_filters_and_an_answer_the_articles_do_not_hold(page: Any) -> None:

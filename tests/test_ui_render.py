@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
+
 from qa.types import Answer, Chunk, Citation, Hit
 from qa.ui_render import (
     answer_markdown,
@@ -137,3 +139,44 @@ def test_library_rows_examples_and_sources() -> None:
         "What does the article “Harbor ferry service resumes” report?"
     ]
     assert source_choices(rows) == ["a.org", "b.org"]
+
+
+def test_a_marker_is_followed_by_a_space_before_the_next_quote() -> None:
+    text = "“It rained on Friday.” [1] “The pier closed.” [2]\n  Indented [1] text."
+    ans = Answer("q?", text, True, (citation(1), citation(2)))
+    shown = re.sub(r"<[^>]+>", "", answer_markdown(ans, turn=1).split("\n\n")[0])
+    assert (
+        html.unescape(shown)
+        == "“It rained on Friday.” [1] “The pier closed.” [2]\nIndented [1] text."
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "question"),
+    [
+        (
+            "Will the harbor ferry run again?",
+            "What does the article “Will the harbor ferry run again?” report?",
+        ),
+        (
+            "Ferry service resumes at last!",
+            "What does the article “Ferry service resumes at last!” report?",
+        ),
+        (
+            "Harbor ferry service resumes.",
+            "What does the article “Harbor ferry service resumes” report?",
+        ),
+        (
+            "Harbor ferry service update:",
+            "What does the article “Harbor ferry service update” report?",
+        ),
+        (
+            "The ferry, the pier and...",
+            "What does the article “The ferry, the pier and...” report?",
+        ),
+    ],
+)
+def test_example_questions_keep_the_titles_own_question_mark(title: str, question: str) -> None:
+    (got,) = example_questions([{"id": "1", "title": title}])
+    assert got == question
+    assert got.endswith("report?") and got.count("“") == got.count("”") == 1

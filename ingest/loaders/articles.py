@@ -75,6 +75,7 @@ def build_article(
     published: object = "",
     author: object = "",
     origin: str = "",
+    source_id: object = "",
 ) -> Article:
     """Return a normalized Article, or raise LoadError(where) when it has no text."""
     text = normalize_text(text)
@@ -91,6 +92,7 @@ def build_article(
         published=parse_date(published),
         author=_author(author),
         origin=shown(origin),
+        source_id=_scalar(source_id),
     )
 
 

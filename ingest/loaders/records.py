@@ -18,6 +18,8 @@ TEXT_FIELDS = ("text", "content", "body")
 URL_FIELDS = ("url", "link", "article_source_link")
 DATE_FIELDS = ("published", "date", "publish_date")
 AUTHOR_FIELDS = ("author", "authors")
+# The record's own id in its export, kept as `source_id` (our ids follow the file and row).
+ID_FIELDS = ("article_id", "id", "guid", "uuid")
 # The news corpus stores each article's deck here; it is the article's summary lead, so it
 # belongs to the searchable text unless the body already repeats it.
 SUBTITLE_FIELD = "subtitle"
@@ -59,6 +61,7 @@ def record_article(
         published=_first(fields, DATE_FIELDS),
         author=_first(fields, AUTHOR_FIELDS),
         origin=origin,
+        source_id=_first(fields, ID_FIELDS),
     )
 
 
