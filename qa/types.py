@@ -117,6 +117,7 @@ class Answer:
     verified: int = 0  # of those, sentences kept because an article span supports them
     removed: tuple[tuple[str, str], ...] = ()  # (drafted sentence, why it was removed)
     time_window: TimeWindow | None = None  # the publication window the question asked for
+    kind: str = "factoid"  # what the question asks for: "factoid", "digest" or "comparison"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `--json` and the API."""
@@ -125,6 +126,7 @@ class Answer:
             "standalone_question": self.standalone_question or self.question,
             "answer": self.text,
             "answerable": self.answerable,
+            "kind": self.kind,
             "citations": [c.to_dict() for c in self.citations],
             "notes": list(self.notes),
             "time_window": self.time_window.to_dict() if self.time_window else None,
