@@ -82,10 +82,12 @@ def main() -> None:
     sentences = cited_ok = 0
     times = []
     lengths, repeating = [], 0
+    kinds: dict[str, int] = {}
     for q, golds, aid, article in sample:
         t0 = time.perf_counter()
         ans = [x for x in app.ask(q) if isinstance(x, Answer)][-1]
         times.append(time.perf_counter() - t0)
+        kinds[ans.kind] = kinds.get(ans.kind, 0) + 1
         hit += contains_gold(re.sub(r"\[\d+\]", "", ans.text), golds)
         cite += bool(ans.citations) and ans.citations[0].article_id == aid
         refused += not ans.answerable
@@ -139,6 +141,7 @@ def main() -> None:
                 "draft_sentences_verified": f"{verified}/{drafted}",
                 "p50_s": round(times[n // 2], 2),
                 "p95_s": round(times[int(n * 0.95) - 1], 2),
+                "kinds": kinds,  # digest and comparison questions skip the factoid path
             }
         )
     )

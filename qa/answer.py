@@ -26,6 +26,7 @@ from qa.claims import Span, Verdict, check_sentences, span_vectors, spans
 from qa.conflicts import find_conflict
 from qa.errors import ArticleQAError, BackendError
 from qa.facts import proper_names
+from qa.kinds import FACTOID, question_kind
 from qa.prompts import render
 from qa.retrieve import Filters, Retriever
 from qa.rewrite import Turn, follow_up
@@ -81,6 +82,16 @@ def stream_answer(
     """Yield the model's tokens as they come, then the final verified Answer (last item)."""
     resolved = follow_up(question, history)
     query = resolved.retrieval
+    kind = question_kind(question)
+    if kind != FACTOID:
+        from qa.digest import digest_answer  # imports this module
+
+        digest = digest_answer(
+            question, kind=kind, query=query, retriever=retriever, filters=filters
+        )
+        if digest is not None:
+            yield digest
+            return
     hits, window = retriever.search_in_window(query, k=k, filters=filters)
     # A follow-up's sentences are ranked by the question asked (plus the name it refers to),
     # not by the previous question that retrieval needed.
@@ -97,6 +108,7 @@ def stream_answer(
             notes=tuple([*window_notes, verdict.reason]),
             closest=tuple(hits),
             time_window=window,
+            kind=kind,
         )
         return
     cands, cv, relevance, ranked = r.cands, r.vectors, r.relevance, r.order
@@ -133,6 +145,7 @@ def stream_answer(
         removed=tuple(checked.removed),
         time_window=window,
         details=tuple(details),
+        kind=kind,
     )
 
 
@@ -469,20 +482,25 @@ def _compose(
 
 
 def _citation(n: int, s: _Support) -> Citation:
-    meta = s.candidate.hit.meta
+    return citation(n, s.candidate, round(s.score, 4))
+
+
+def citation(n: int, c: Candidate, score: float) -> Citation:
+    """Citation [n]: the candidate's verbatim text, its offsets and its article's metadata."""
+    meta = c.hit.meta
     return Citation(
         id=n,
-        chunk_id=s.candidate.hit.chunk.id,
-        article_id=s.candidate.hit.chunk.article_id,
+        chunk_id=c.hit.chunk.id,
+        article_id=c.hit.chunk.article_id,
         title=str(meta.get("title", "")),
         url=str(meta.get("url", "")),
         source=str(meta.get("source", "")),
         published=str(meta.get("published", "")),
         path=str(meta.get("path", "")),
-        snippet=s.candidate.text,
-        start=s.candidate.start,
-        end=s.candidate.end,
-        score=round(s.score, 4),
+        snippet=c.text,
+        start=c.start,
+        end=c.end,
+        score=score,
     )
 
 

@@ -124,6 +124,7 @@ class Answer:
     # How the answer was made (what verification removed, why the model's words were not
     # used): behind a "details" toggle, since a reader asked a question, not for our internals.
     details: tuple[str, ...] = ()
+    kind: str = "factoid"  # what the question asks for: "factoid", "digest" or "comparison"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `--json` and the API."""
@@ -132,6 +133,7 @@ class Answer:
             "standalone_question": self.standalone_question or self.question,
             "answer": self.text,
             "answerable": self.answerable,
+            "kind": self.kind,
             "citations": [c.to_dict() for c in self.citations],
             "notes": [*self.notes, *self.details],
             "details": list(self.details),

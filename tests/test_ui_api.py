@@ -49,6 +49,7 @@ def client(url: str):
 def test_ask_returns_the_answer_json(client) -> None:
     ans = client.predict(SEED_QUESTION, api_name="/ask")
     assert ans["answerable"] is True and "Huawei" in ans["answer"]
+    assert ans["kind"] == "factoid"
     first = ans["citations"][0]
     assert first["file_path"].endswith("seed-article.txt")
     assert "South Korea" in first["snippet"] and first["end"] > first["start"]
