@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
+from datetime import date
 
 import numpy as np
 
@@ -48,6 +49,22 @@ def _same_subject(a: str, b: str) -> bool:
     return na <= nb or nb <= na
 
 
+# Reports further apart than this describe two moments, not one fact told two ways: Brent's
+# price on 7 February and on 16 March differ, and neither report is wrong. Wire updates of one
+# event (a death toll, a count) come within days.
+SAME_NEWS_DAYS = 7
+
+
+def _days_apart(a: Candidate, b: Candidate) -> int:
+    """Days between the two articles' publication dates (0 when either is undated)."""
+    da = str(a.hit.meta.get("published", ""))[:10]
+    db = str(b.hit.meta.get("published", ""))[:10]
+    try:
+        return abs((date.fromisoformat(da) - date.fromisoformat(db)).days)
+    except ValueError:
+        return 0
+
+
 def _separate(a: Candidate, b: Candidate) -> bool:
     """Two reports, not two parts of one story: their titles or their dates differ."""
     ma, mb = a.hit.meta, b.hit.meta
@@ -70,6 +87,8 @@ def find_conflict(
         for b in top[a_pos + 1 :]:
             ca, cb = cands[a], cands[b]
             if ca.hit.chunk.article_id == cb.hit.chunk.article_id or not _separate(ca, cb):
+                continue
+            if _days_apart(ca, cb) > SAME_NEWS_DAYS:
                 continue
             fb = facts(cb.text)
             if not fb or _covers(fa, fb) or _covers(fb, fa):

@@ -258,6 +258,19 @@ def find_time_ranges(question: str, anchor: date) -> list[TimeRange]:
     return kept
 
 
+def named_days(question: str) -> list[tuple[int | None, int, int]]:
+    """Each calendar day the question names ("February 7", "7 Feb 2017") as (year or None,
+    month, day)."""
+    days = []
+    for pattern in _ABSOLUTE[:2]:
+        for m in pattern.finditer(question):
+            g = m.groupdict()
+            day, month = int(g["day"]), MONTHS[g["month"].lower()]
+            if 1 <= day <= 31:
+                days.append((m.start(), (int(g["year"]) if g.get("year") else None, month, day)))
+    return [d for _, d in sorted(days)]
+
+
 def find_time_range(question: str, anchor: date) -> TimeRange | None:
     """The first time expression in the question as a day range, or None."""
     found = find_time_ranges(question, anchor)

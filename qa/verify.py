@@ -60,18 +60,34 @@ def lexical_support(sentence: str, snippet: str) -> float:
     return len(s & content_terms(snippet)) / len(s)
 
 
+# A "sentence" of fewer words than this is a dateline or a fragment ("MOSCOW, February 7.",
+# "/TASS/."): it opens the sentence after it, whose date and place it gives.
+DATELINE_WORDS = 4
+
+
 def candidates(hits: list[Hit]) -> list[Candidate]:
     """Sentences of the hits, with article offsets; instruction-like text is left out."""
     from ingest.chunking import sentence_spans
 
     out = []
     for hit in hits:
-        spans = sentence_spans(hit.chunk.text)
-        texts = [hit.chunk.text[a:b] for a, b in spans]
-        for (a, b), text, flagged in zip(spans, texts, flag_instructions(texts), strict=True):
-            if flagged or len(_WORD.findall(text)) < 3:
+        text = hit.chunk.text
+        spans = sentence_spans(text)
+        texts = [text[a:b] for a, b in spans]
+        lead: int | None = None  # where a dateline before this sentence starts
+        for (a, b), sentence, flagged in zip(spans, texts, flag_instructions(texts), strict=True):
+            short = len(_WORD.findall(sentence)) < DATELINE_WORDS
+            if flagged or (short and not sentence.endswith(".")):
+                lead = None
                 continue
-            out.append(Candidate(hit, text, hit.chunk.start + a, hit.chunk.start + b))
+            if short:  # "MOSCOW, February 7." "/TASS/.": a dateline, part of what follows
+                lead = a if lead is None else lead
+                continue
+            if lead is not None and "\n" in text[lead:a]:
+                lead = None  # a line of its own (a heading), not a dateline
+            start = a if lead is None else lead
+            lead = None
+            out.append(Candidate(hit, text[start:b], hit.chunk.start + start, hit.chunk.start + b))
     return out
 
 

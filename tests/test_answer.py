@@ -255,3 +255,26 @@ def test_a_model_sentence_its_quote_would_repeat_is_said_once(retriever: Retriev
     assert ans.verified == 1 and "Huawei" in ans.text
     assert "mutual cooperation" not in ans.text and not repeats(ans.text)
     check_citations(ans, retriever)
+
+
+def test_the_day_named_picks_that_days_report_and_its_dateline(tmp_path: Path, embeddings) -> None:
+    # Over the news corpus "What was the Brent oil price on February 7?" led with March's
+    # price: the TASS report of that day opens "MOSCOW, February 7. /TASS/. Brent oil ...",
+    # and its dateline stood apart as a sentence of its own.
+    feb = (
+        "MOSCOW, February 7. /TASS/. Brent oil futures with delivery in April 2017 declined "
+        "1.92% on the London's ICE to $54.71 per barrel, according to trading data released "
+        "on Tuesday. Brent oil prices were below $55 per barrel for the last time on January "
+        "27, 2017."
+    )
+    mar = "Brent crude, used to price international oils, added 57 cents to $52.38 a barrel."
+    items = [
+        Article(id="feb", text=feb, title="Brent drops", published="2017-02-07"),
+        Article(id="mar", text=mar, title="Global stocks gain", published="2017-03-16"),
+    ]
+    r = make_retriever(tmp_path, embeddings, items)
+    ans = answer("What was the Brent oil price on February 7?", retriever=r, llm=None)
+    first = ans.citations[0]
+    assert first.article_id == "feb" and first.snippet.startswith("MOSCOW, February 7. /TASS/.")
+    assert "$54.71" in first.snippet and "Reports differ" not in ans.text
+    check_citations(ans, r)

@@ -62,6 +62,19 @@ def test_disagreeing_reports_are_cited_newest_first(tmp_path: Path, embeddings) 
     assert set(re.findall(r"\[(\d+)\]", ans.text)) == {str(c.id) for c in ans.citations}
 
 
+def test_reports_a_month_apart_are_two_moments_not_a_conflict(tmp_path: Path, embeddings) -> None:
+    # Brent's price on 7 February and on 16 March differ; neither report is wrong.
+    items = [
+        Article(id="early", text=EARLY, title="Warehouse fire", published="2017-02-07"),
+        Article(id="late", text=LATE, title="Fire toll rises", published="2017-03-16"),
+    ]
+    app = _indexed(tmp_path, embeddings, items)
+    ans = answer(
+        "How many people did the Dunmore warehouse fire kill?", retriever=app.retriever, llm=None
+    )
+    assert "Reports differ" not in ans.text and not any("figures" in n for n in ans.notes)
+
+
 def test_agreeing_reports_are_not_flagged(tmp_path: Path, embeddings) -> None:
     same = LATE.replace("15 people", "12 people").replace(
         "as two injured workers died in hospital", "a spokesman added"

@@ -133,3 +133,39 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
 def test_a_wrong_command_fails_the_check(argv: list[str], tmp_path: Path) -> None:
     """What the README test relies on: a usage error is a non-zero exit (click's 2)."""
     assert run(argv, tmp_path / "data").returncode == 2
+
+
+def example_outputs(markdown: str) -> list[tuple[list[str], str]]:
+    """The README's ```text examples that start with `$ articleqa ...`: (argv, what follows)."""
+    found = []
+    for body in re.findall(r"^```text\n(.*?)^```", markdown, re.M | re.S):
+        first, _, rest = body.partition("\n")
+        if first.startswith("$ articleqa "):
+            found.append((shlex.split(first[2:])[1:], rest.rstrip("\n")))
+    return found
+
+
+def _printed(argv: list[str], data_dir: Path, llm: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLEQA_")}
+    env |= {"ARTICLEQA_DATA_DIR": str(data_dir), "ARTICLEQA_LLM": llm}
+    got = subprocess.run(
+        [sys.executable, "-m", "qa", *argv], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert got.returncode == 0, got.stderr
+    # The README shows the clone at a made-up place.
+    return got.stdout.replace(str(ROOT), "/home/you/articleqa").rstrip("\n")
+
+
+@pytest.mark.parametrize("model", ["extractive", pytest.param("local", marks=pytest.mark.slow)])
+def test_readme_example_output_is_what_a_user_sees(model: str, tmp_path: Path) -> None:
+    """Each example answer in the README is what the command prints on the samples: those
+    that show the model's draft (stderr) with the local model, the others with no model."""
+    examples = example_outputs(README.read_text(encoding="utf-8"))
+    assert any("draft:" not in out for _, out in examples)
+    data_dir = tmp_path / "data"
+    assert run(["index", "examples/articles"], data_dir).returncode == 0
+    for argv, shown in examples:
+        if ("draft:" in shown) != (model == "local"):
+            continue
+        expected = "\n".join(x for x in shown.splitlines() if not x.startswith("draft:"))
+        assert _printed(argv, data_dir, model) == expected, shlex.join(argv)

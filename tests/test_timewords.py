@@ -14,6 +14,7 @@ from qa.timewords import (
     find_publication_range,
     find_time_range,
     is_publication,
+    named_days,
     window_note,
 )
 
@@ -191,3 +192,12 @@ def test_window_notes() -> None:
         "articles": 3,
         "applied": True,
     }
+
+
+def test_named_days() -> None:
+    assert named_days("What was the Brent oil price on February 7?") == [(None, 2, 7)]
+    assert named_days("What happened on 5 March 2017 and March 9th?") == [
+        (2017, 3, 5),
+        (None, 3, 9),
+    ]
+    assert named_days("What happened in March 2017?") == []
