@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from qa.answer import Ranked, citation, excerpt, rank_sentences
+from qa.answer import NOT_FOUND, Ranked, citation, excerpt, rank_sentences
 from qa.kinds import COMPARISON
 from qa.retrieve import Filters, Retriever
 from qa.store import Store, chunk_from
@@ -243,6 +243,19 @@ def digest_answer(
             return answer
     hits, window = retriever.search_in_window(query, k=DIGEST_K, filters=filters)
     topic = topic_of(query, window)
+    if window is not None and not window.articles and not topic_of(query.replace(window.text, " ")):
+        # "What did the articles say in March 2016?" with nothing from then: a digest of
+        # other months' sentences that mention March would answer a question not asked.
+        return Answer(
+            question,
+            NOT_FOUND,
+            False,
+            standalone_question=query,
+            notes=tuple([*notes, window.note]),
+            closest=tuple(hits),
+            time_window=window,
+            kind=kind,
+        )
     if not topic:
         # A question with no topic ("What happened last week?") lists the window's articles
         # by their opening chunks, where news says what happened.

@@ -200,3 +200,19 @@ def test_kind_is_in_every_json_answer(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     got = {o["id"]: o["kind"] for o in map(json.loads, result.output.splitlines())}
     assert got == {"f": "factoid", "d": "digest"}
+
+
+def test_a_digest_of_an_empty_window_says_so(app) -> None:
+    # Over the news corpus "What did the articles say in March 2016?" (nothing from then)
+    # listed other months' sentences that mention March.
+    app.index([SAMPLES])
+    ans = answer("What did the articles say in March 2023?", retriever=app.retriever, llm=None)
+    assert ans.kind == "digest" and not ans.answerable and not ans.citations
+    assert any(n.startswith("no article was published in March 2023") for n in ans.notes)
+    # With a topic, the window's note comes with an answer from the other articles.
+    ans = answer(
+        "What did the articles report about the harbor ferry in March 2023?",
+        retriever=app.retriever,
+        llm=None,
+    )
+    assert ans.answerable and "harbor ferry" in ans.text
