@@ -172,7 +172,7 @@ def test_check_batch_cli_streams_one_line_per_input(tmp_path: Path) -> None:
         cli, ["--data-dir", str(tmp_path / "d"), "check", "--batch", str(batch), "--json"]
     )
     assert result.exit_code == 0, result.output
-    out = [json.loads(x) for x in result.output.splitlines()]
+    out = [json.loads(x) for x in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["a", "b", "c", None, None]
     assert [o["supported"] for o in out] == [True, False, False, False, False]
     sentence = out[1]["sentences"][0]
@@ -193,7 +193,7 @@ def test_check_and_ask_batch_against_the_index(tmp_path: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, [*base, "index", str(article)]).exit_code == 0
     result = runner.invoke(cli, [*base, "check", "Brent settled at $55.50 a barrel.", "--json"])
-    [s] = json.loads(result.output)["sentences"]
+    [s] = json.loads(result.stdout)["sentences"]
     assert s["reason"] == "number $55.50 not in evidence"
     [ev] = s["evidence"]
     assert ev["passage"] is None and BRENT[ev["start"] : ev["end"]] == ev["snippet"]
@@ -210,7 +210,7 @@ def test_check_and_ask_batch_against_the_index(tmp_path: Path) -> None:
     questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     result = runner.invoke(cli, [*base, "ask", "--batch", str(questions), "--json"])
     assert result.exit_code == 0, result.output
-    out = [json.loads(x) for x in result.output.splitlines()]
+    out = [json.loads(x) for x in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["q1", "q2", "q3"]
     assert out[0]["answerable"] and "54.71" in out[0]["answer"]
     assert "error" in out[2]

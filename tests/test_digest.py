@@ -188,7 +188,7 @@ def test_kind_is_in_every_json_answer(tmp_path: Path) -> None:
     assert runner.invoke(cli, [*base, "index", SAMPLES]).exit_code == 0
     result = runner.invoke(cli, [*base, "ask", "What happened in Northpoint?", "--json"])
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert out["kind"] == "digest" and len(out["citations"]) == 2
     questions = tmp_path / "q.jsonl"
     rows = [
@@ -198,7 +198,7 @@ def test_kind_is_in_every_json_answer(tmp_path: Path) -> None:
     questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     result = runner.invoke(cli, [*base, "ask", "--batch", str(questions), "--json"])
     assert result.exit_code == 0, result.output
-    got = {o["id"]: o["kind"] for o in map(json.loads, result.output.splitlines())}
+    got = {o["id"]: o["kind"] for o in map(json.loads, result.stdout.splitlines())}
     assert got == {"f": "factoid", "d": "digest"}
 
 

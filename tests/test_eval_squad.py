@@ -208,7 +208,7 @@ def test_eval_cli_json_and_table(squad_file: Path, distractor_file: Path, tmp_pa
         [*args, str(squad_file), "--distractors", str(distractor_file), "--json", "--answers", "1"],
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["recall_at_1"] == 1.0 and data["recall_at_5"] == 1.0
     assert data["mrr_at_10"] == 1.0 and data["answers"] == 1
     assert set(data) >= {"answer_contains_gold", "answer_token_f1", "citation_hit_rate"}
