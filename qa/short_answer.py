@@ -192,7 +192,7 @@ RANK = 0.1
 SCALE = 10.0  # characters at which nearness halves
 MIN_SCORE = 0.0
 RARITY = 2.0  # how much more a rare question word counts
-HEAD_WORDS = 3
+HEAD_WORDS = 3  # words after "what"/"which" that may say the type
 BEFORE = 1.5  # distance factor for question words after the span
 # Abstaining: below this lead over the runner-up the short answer is "" (0: always answer).
 MIN_MARGIN = 0.2
