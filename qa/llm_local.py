@@ -321,6 +321,8 @@ class LocalChatModel(BaseChatModel):
             "stream": stream,
             "cache_prompt": self.cache_prompt,
         }
+        if kw.get("grammar"):  # a GBNF grammar: the model can only write what it allows
+            body["grammar"] = kw["grammar"]
         if self._format == "plain":
             body["prompt"] = to_plain_prompt(oai)
             stops += _PLAIN_STOPS

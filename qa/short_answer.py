@@ -87,15 +87,16 @@ def question_type(question: str) -> str:
         return NAME
     if re.search(r"\bwhere\b", q):
         return PLACE
-    m = re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were|the|a|an)\s+)*(\w+)", q)
+    m = re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were|the|a|an)\s+)*((?:\w+\s*){1,3})", q)
     if m:
-        head = m.group(1)
-        if head in _DATE_WORDS:
-            return DATE
-        if head in _NUMBER_WORDS:
-            return NUMBER
-        if head in _NAME_WORDS:
-            return NAME
+        # The head noun, or one of the next two words ("what average family size").
+        for head in m.group(1).split()[:HEAD_WORDS]:
+            if head in _DATE_WORDS:
+                return DATE
+            if head in _NUMBER_WORDS:
+                return NUMBER
+            if head in _NAME_WORDS:
+                return NAME
     return THING if words else NONE
 
 
@@ -120,7 +121,15 @@ def candidate_spans(snippet: str, rank: int, asked: set[str]) -> list[Span]:
     tokens = list(_TOKEN.finditer(snippet))
     out += _runs(snippet, tokens, asked, rank, name=True)
     out += _runs(snippet, tokens, asked, rank, name=False)
+    # A run that cuts a number or date in two ("3" and "62" of "3.62") is not a candidate.
+    whole = [(s.start, s.end) for s in out if s.kind in (DATE, NUMBER)]
+    out = [s for s in out if s.kind in (DATE, NUMBER) or not any(_cuts(s, a, b) for a, b in whole)]
     return [s for s in out if content_terms(snippet[s.start : s.end]) - asked]
+
+
+def _cuts(span: Span, a: int, b: int) -> bool:
+    """The span overlaps [a, b) without holding all of it."""
+    return span.start < b and a < span.end and not (span.start <= a and b <= span.end)
 
 
 def _runs(
@@ -177,12 +186,17 @@ def _asked(word: str, asked: set[str]) -> bool:
 
 
 # Weights chosen on the first half of XQuAD dev (docs/short_answer.md).
-TYPE_MATCH = 3.0
-NEAR = 3.0
+TYPE_MATCH = 2.0
+NEAR = 2.0
 RANK = 0.1
 SCALE = 10.0  # characters at which nearness halves
 MIN_SCORE = 0.0
 RARITY = 2.0  # how much more a rare question word counts
+HEAD_WORDS = 3  # words after "what"/"which" that may say the type
+BEFORE = 1.5  # distance factor for question words after the span
+# Abstaining: below this lead over the runner-up the short answer is "" (0: always answer).
+MIN_MARGIN = 0.2
+SURE_KINDS = frozenset({NAME, DATE, NUMBER, PLACE})
 
 
 def _score(span: Span, snippet: str, wanted: str, weights: dict[str, float]) -> float:
@@ -204,7 +218,9 @@ def _score(span: Span, snippet: str, wanted: str, weights: dict[str, float]) -> 
     nearest: dict[str, float] = {}
     for w in words:
         for t in content_terms(w.group()) & weights.keys():
-            d = float(max(0, w.start() - hi, lo - w.end()))
+            # A question word after the span counts as farther: SQuAD answers tend to
+            # follow the words the question repeats ("also called Southwest Fresno").
+            d = float(w.start() - hi) * BEFORE if w.start() >= hi else float(max(0, lo - w.end()))
             nearest[t] = min(d, nearest.get(t, d))
     near = sum(weights[t] / (1.0 + d / SCALE) for t, d in nearest.items())
     return TYPE_MATCH * match + NEAR * near - RANK * span.snippet
@@ -223,18 +239,34 @@ def term_weights(asked: set[str], snippets: Sequence[str]) -> dict[str, float]:
     return {t: w / total for t, w in raw.items()}
 
 
-def short_answer(question: str, snippets: Sequence[str]) -> str:
-    """The few words of one snippet that answer a factoid question, verbatim; "" for an
-    explanation or summary question, or when no span is good enough."""
+def ranked_spans(question: str, snippets: Sequence[str]) -> list[tuple[float, str]]:
+    """Every candidate span's text with its best score, best first, each text once; empty
+    for an explanation or summary question."""
     wanted = question_type(question)
     if wanted == NONE:
-        return ""
+        return []
     asked = content_terms(question)
     weights = term_weights(asked, snippets)
-    best: tuple[float, str] = (MIN_SCORE, "")
+    best: dict[str, float] = {}
     for rank, snippet in enumerate(snippets):
         for span in candidate_spans(snippet, rank, asked):
+            text = snippet[span.start : span.end].strip()
             score = _score(span, snippet, wanted, weights)
-            if score > best[0]:
-                best = (score, snippet[span.start : span.end].strip())
-    return best[1]
+            if text and score > best.get(text, float("-inf")):
+                best[text] = score
+    # Ties keep the order of first appearance (sorted is stable).
+    return sorted(((s, t) for t, s in best.items()), key=lambda x: -x[0])
+
+
+def short_answer(question: str, snippets: Sequence[str], *, min_margin: float | None = None) -> str:
+    """The few words of one snippet that answer a factoid question, verbatim; "" for an
+    explanation or summary question, or when unsure: a "what X" question (whose noun-phrase
+    answers the rules rank poorly) or a best span that scores within `min_margin` of another."""
+    margin = MIN_MARGIN if min_margin is None else min_margin
+    if margin > 0 and question_type(question) not in SURE_KINDS:
+        return ""
+    ranked = ranked_spans(question, snippets)
+    if not ranked or ranked[0][0] <= MIN_SCORE:
+        return ""
+    runner_up = ranked[1][0] if len(ranked) > 1 else MIN_SCORE
+    return ranked[0][1] if ranked[0][0] - runner_up >= margin else ""

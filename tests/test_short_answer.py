@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from qa.answer import answer
-from qa.short_answer import DATE, NAME, NONE, NUMBER, question_type, short_answer
+from qa.short_answer import (
+    DATE,
+    NAME,
+    NONE,
+    NUMBER,
+    question_type,
+    ranked_spans,
+    short_answer,
+)
+from qa.span_choice import checked_short_answer, choose_span, literal_grammar
 from qa.types import Article
 from tests.conftest import SEED, indexed_retriever
 
@@ -26,15 +37,49 @@ def test_question_types() -> None:
     assert question_type("Summarize the news about the travel ban") == NONE
 
 
+CRASH = [
+    "At least three people were killed and two were hospitalized after a small plane crashed "
+    "into two homes in Riverside, California, according to officials."
+]
+
+
+def best(question: str, snippets: list[str]) -> str:
+    """The rules' best span, never abstaining."""
+    return short_answer(question, snippets, min_margin=0.0)
+
+
 def test_who_picks_the_name_near_the_question_words() -> None:
+    assert best("Who led the team in sacks?", PANTHERS) == "Kawann Short"
     assert short_answer("Who led the team in sacks?", PANTHERS) == "Kawann Short"
 
 
 def test_how_many_picks_the_number_near_the_question_words() -> None:
-    assert short_answer("How many points did the Panthers defense give up?", PANTHERS) == "308"
-    assert short_answer("How many sacks did Kawann Short have?", PANTHERS) == "11"
+    assert best("How many points did the Panthers defense give up?", PANTHERS) == "308"
+    assert best("How many sacks did Kawann Short have?", PANTHERS) == "11"
     # "Panthers defense" sits next to 308; the rarer "interceptions" next to 24 decides.
-    assert short_answer("How many interceptions did the Panthers defense have?", PANTHERS) == "24"
+    assert best("How many interceptions did the Panthers defense have?", PANTHERS) == "24"
+
+
+def test_a_number_is_not_cut_in_two() -> None:
+    snippets = ["There were 111,529 families; the average family size was 3.62."]
+    spans = [t for _, t in ranked_spans("What was the average family size?", snippets)]
+    assert "3.62" in spans and "3" not in spans and "62" not in spans
+    assert question_type("What was the average family size?") == NUMBER
+
+
+def test_abstains_when_two_candidates_score_alike() -> None:
+    # "died" is not in the sentence: "three" (killed) and "two" (hospitalized) are both near
+    # the question's words, and a wrong count beside a verified answer is worse than none.
+    question = "How many people died when a small plane crashed into homes in California?"
+    assert [t for _, t in ranked_spans(question, CRASH)[:2]] in (["two", "three"], ["three", "two"])
+    assert short_answer(question, CRASH) == ""
+
+
+def test_abstains_when_no_candidate_fits() -> None:
+    # Only question words and no number at all: nothing to copy.
+    assert short_answer("How many sacks did the team have?", ["The team had sacks."]) == ""
+    # A "what X" question: its noun-phrase answers are too often wrong to show.
+    assert short_answer("What did the defense lead the league in?", PANTHERS) == ""
 
 
 def test_when_picks_a_date_not_another_number() -> None:
@@ -51,6 +96,12 @@ def test_which_picks_a_name_not_in_the_question() -> None:
 def test_explanations_and_empty_evidence_get_no_short_answer() -> None:
     assert short_answer("Why did the Panthers defense do well?", PANTHERS) == ""
     assert short_answer("Who led the team in sacks?", []) == ""
+    assert best("Why did the Panthers defense do well?", PANTHERS) == ""
+
+
+def test_literal_grammar_quotes_each_candidate() -> None:
+    grammar = literal_grammar(['say "hi"', "Zürich"])
+    assert grammar == 'root ::= "say \\"hi\\"" | "Zürich"'
 
 
 def test_end_to_end_short_answer_is_a_verbatim_span_of_a_citation(
@@ -60,5 +111,25 @@ def test_end_to_end_short_answer_is_a_verbatim_span_of_a_citation(
     retriever = indexed_retriever(tmp_path, embeddings, [seed], "short")
     question = "Which company does the US want South Korea to drop?"
     ans = answer(question, retriever=retriever, llm=None)
-    got = short_answer(question, [c.snippet for c in ans.citations])
-    assert got == "Huawei" and any(got in c.snippet for c in ans.citations)
+    snippets = [c.snippet for c in ans.citations]
+    got = best(question, snippets)
+    assert got == "Huawei" and any(got in s for s in snippets)
+    # "United States" is the runner-up (the question says "US"): too close to show alone.
+    assert short_answer(question, snippets) in ("", got)
+
+
+@pytest.mark.slow
+def test_the_model_can_only_copy_a_candidate(local_llm) -> None:
+    for question, snippets in [
+        ("How many interceptions did the Panthers defense have?", PANTHERS),
+        ("How many people died when a small plane crashed into homes in California?", CRASH),
+        ("Who led the team in sacks?", PANTHERS),
+    ]:
+        got = choose_span(local_llm, question, snippets)
+        assert got in [t for _, t in ranked_spans(question, snippets)[:5]]
+        assert any(got in s for s in snippets)
+        checked = checked_short_answer(local_llm, question, snippets)
+        # Either the rules' best span (verbatim in a snippet) or nothing.
+        assert checked in ("", best(question, snippets))
+    assert checked_short_answer(local_llm, "Who led the team in sacks?", PANTHERS) == "Kawann Short"
+    assert checked_short_answer(local_llm, "What did the defense lead?", PANTHERS) == ""
