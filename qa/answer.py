@@ -427,14 +427,15 @@ def _lead_short(
         # The conflicting reports close the answer; a support saying one of them again goes.
         rest = _distinct([s for s in supports if not any(_same(s, e) for e in evidence)])
         return [*rest[: max(0, MAX_SUPPORTING + 1 - len(evidence))], *evidence]
-    if not supports or short(supports[0]):
-        parts = supports + evidence
-    elif first := next((s for s in supports if short(s)), None):
-        parts = [first, *(s for s in supports if s is not first), *evidence]
-    elif evidence:
+    lead = next((s for s in supports if short(s)), None)
+    if lead is None:
         parts = evidence + supports
     else:
-        parts = supports
+        # The best quote comes right after the lead, before the model's other sentences: the
+        # cap below must never cut the article's own words (a model that wrote three kept
+        # sentences pushed it out and cost contains-gold 0.81 -> 0.72 on XQuAD).
+        others = [s for s in supports if s is not lead]
+        parts = [lead, *evidence[:1], *others, *evidence[1:]]
     return _distinct(parts)[: 1 + MAX_SUPPORTING]
 
 

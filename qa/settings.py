@@ -79,7 +79,11 @@ class Settings(BaseSettings):
     min_relevance: float = 0.30
 
     # Answering.
-    llm: LLMBackend = "local"
+    # No model by default: side by side on XQuAD dev (150 questions) the packaged SmolLM2
+    # drafted answers that held the gold less often (0.72 vs 0.81), its short answers were no
+    # better and a cold `ask` took 2.9x a cold `search` (docs/benchmarks.md, issue 19). A
+    # hosted model, or `local`, is a setting away.
+    llm: LLMBackend = "extractive"
     local_model: str = "smollm2"  # "smollm2", "gemma3-270m" or a path to a .gguf file
     llm_max_tokens: int = 64
     # What the model reads: the best-matching sentences ("sentences", best for small local
