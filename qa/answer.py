@@ -13,6 +13,7 @@ be verified (small local models invent details), the evidence alone is the answe
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -22,15 +23,16 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from qa.answerability import judge
+from qa.answerability import has_type, judge
 from qa.claims import Span, Verdict, check_sentences, span_vectors, spans
 from qa.conflicts import find_conflict
 from qa.errors import ArticleQAError, BackendError
-from qa.facts import proper_names
+from qa.facts import name_key, name_mentions, number_mentions, proper_names
 from qa.kinds import FACTOID, question_kind
 from qa.prompts import render
 from qa.retrieve import Filters, Retriever
 from qa.rewrite import Turn, follow_up
+from qa.short_answer import DATE, NAME, NUMBER, question_type
 from qa.timewords import named_days
 from qa.types import Answer, Citation, Hit
 from qa.verify import (
@@ -139,7 +141,7 @@ def stream_answer(
         ]
     else:
         asked = frozenset(content_terms(resolved.ranking))
-        evidence = _evidence(cands, relevance, ranked, asked)
+        evidence = _evidence(cands, relevance, ranked, asked, resolved.ranking)
     parts = _lead_short(supports, evidence, keep_evidence_last=bool(conflict))
     composed = _compose(question, query, parts, notes, disagree=bool(conflict))
     drafted = len(supports) + len(checked.removed)
@@ -378,6 +380,7 @@ def _evidence(
     relevance: np.ndarray,
     ranked: list[int],
     asked: frozenset[str] = frozenset(),
+    question: str = "",
 ) -> list[_Support]:
     """The best-matching sentence (two when they rank close), quoted after the direct answer.
 
@@ -389,10 +392,50 @@ def _evidence(
     picks = [ranked[0]]
     if len(ranked) > 1 and top - float(relevance[ranked[1]]) <= SECOND_EVIDENCE_MARGIN:
         picks.append(ranked[1])
+    quotes = [cands[i] for i in picks]
+    if question:
+        quotes[0] = _with_what_is_asked(cands, picks[0], question)
     return [
-        _Support(cands[i].text, cands[i], float(relevance[i]), quoted=True, question_terms=asked)
-        for i in picks
+        _Support(c.text, c, float(relevance[i]), quoted=True, question_terms=asked)
+        for c, i in zip(quotes, picks, strict=True)
     ]
+
+
+_CALENDAR_WORDS = frozenset(name_key(w) for w in [*calendar.day_name, *calendar.month_name[1:]])
+
+
+def _with_what_is_asked(cands: list[Candidate], i: int, question: str) -> Candidate:
+    """Candidate i, joined with the sentence after it in its passage when the question asks
+    for a name, a number or a date that only that next sentence gives ("Which official
+    resigned?": "The city's finance chief resigned on Monday." + "Maria Lopez had ...").
+    On XQuAD dev (extractive) contains-gold 0.828 -> 0.837, median length unchanged."""
+    wants = question_type(question)
+    if wants not in (NAME, NUMBER, DATE) or i + 1 >= len(cands):
+        return cands[i]
+    c, nxt = cands[i], cands[i + 1]
+    text = c.hit.chunk.text
+    if (
+        nxt.hit is not c.hit
+        or not text[c.end - c.hit.chunk.start : nxt.start - c.hit.chunk.start].isspace()
+    ):
+        return c
+    if _gives(wants, c.text, question) or not _gives(wants, nxt.text, question):
+        return c
+    joined = text[c.start - c.hit.chunk.start : nxt.end - c.hit.chunk.start]
+    return Candidate(c.hit, joined, c.start, nxt.end)
+
+
+def _gives(wants: str, sentence: str, question: str) -> bool:
+    """The sentence holds a name, number or date of the kind asked that the question lacks."""
+    if wants == NAME:  # a weekday or a month is capitalized, but names no one
+        mine = {m.key for m in name_mentions(sentence)} - _CALENDAR_WORDS
+        return bool(mine - {m.key for m in name_mentions(question)})
+    if wants == NUMBER:
+        return bool(
+            {v for v, _, _ in number_mentions(sentence)}
+            - {v for v, _, _ in number_mentions(question)}
+        )
+    return has_type("time", sentence) and not has_type("time", question)
 
 
 def _same(a: _Support, b: _Support) -> bool:

@@ -54,6 +54,9 @@ _NUMBER_WORDS |= {"rate", "cost", "length", "distance", "speed", "age", "height"
 _NUMBER_WORDS |= {"score", "temperature", "value", "share"}
 _NAME_WORDS = {"person", "company", "team", "group", "organization", "name", "player", "man"}
 _NAME_WORDS |= {"woman", "leader", "president", "country", "city", "party", "individual"}
+# People by their role ("Which police official was gunned down?"): news asks this way.
+_NAME_WORDS |= {"official", "officer", "minister", "senator", "judge", "politician", "author"}
+_NAME_WORDS |= {"candidate", "director", "spokesman", "spokeswoman", "chief", "lawmaker"}
 # Inside a name run: "University of Chicago", "Bank of England".
 _NAME_GLUE = {"of", "de", "du", "von", "van", "the", "and", "&", "for"}
 # Inside a noun-phrase run: "the amount of the solar radiation".

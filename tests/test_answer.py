@@ -278,3 +278,21 @@ def test_the_day_named_picks_that_days_report_and_its_dateline(tmp_path: Path, e
     assert first.article_id == "feb" and first.snippet.startswith("MOSCOW, February 7. /TASS/.")
     assert "$54.71" in first.snippet and "Reports differ" not in ans.text
     check_citations(ans, r)
+
+
+def test_the_quote_takes_the_next_sentence_when_only_it_names_who(
+    tmp_path: Path, embeddings
+) -> None:
+    text = (
+        "Finance chief quits\n\nThe city's finance chief resigned on Monday after the audit "
+        "found missing funds. Maria Lopez had led the department since 2019. The mayor "
+        "thanked the department's staff."
+    )
+    r = make_retriever(tmp_path, embeddings, [Article(id="a", text=text, title="Finance chief")])
+    ans = answer("Which official resigned after the audit?", retriever=r, llm=None)
+    first = ans.citations[0].snippet
+    assert first.startswith("The city's finance chief resigned") and "Maria Lopez" in first
+    check_citations(ans, r)
+    # A question that asks for no name keeps the one sentence.
+    ans = answer("Why did the finance chief resign?", retriever=r, llm=None)
+    assert "Maria Lopez" not in ans.citations[0].snippet
