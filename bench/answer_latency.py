@@ -75,31 +75,17 @@ def build_source() -> None:
 
 def read_source(src: Any) -> tuple[list[Any], dict[str, list[Any]], dict[str, np.ndarray]]:
     """Every article of the source index, its chunks (in order) and their vectors."""
-    from qa.store import CHUNK_FIELDS, PAGE, _article_from, chunk_from, chunk_rows
+    from qa.store import article_from, chunk_from
 
     chunks: dict[str, list[Any]] = {}
     vecs: dict[str, list[Any]] = {}
-    offset = 0
-    while True:
-        got = src.store.chunks.get(include=[*CHUNK_FIELDS, "embeddings"], limit=PAGE, offset=offset)
-        if not got["ids"]:
-            break
-        for (i, d, m), v in zip(chunk_rows(got), got["embeddings"], strict=True):
-            c = chunk_from(i, d, m)
-            chunks.setdefault(c.article_id, []).append(c)
-            vecs.setdefault(c.article_id, []).append(v)
-        offset += len(got["ids"])
-    articles = []
-    offset = 0
-    while True:
-        got = src.store.articles.get(include=["metadatas"], limit=PAGE, offset=offset)
-        if not got["ids"]:
-            break
-        texts = src.store.article_texts([i for i in got["ids"] if i in chunks])
-        for i, m in zip(got["ids"], got["metadatas"], strict=True):
-            if i in chunks:
-                articles.append(_article_from(i, texts.get(i, ""), dict(m)))
-        offset += len(got["ids"])
+    for i, d, m, v in src.store.iter_chunk_vectors():
+        c = chunk_from(i, d, m)
+        chunks.setdefault(c.article_id, []).append(c)
+        vecs.setdefault(c.article_id, []).append(v)
+    ids = [i for i in src.store.article_ids() if i in chunks]
+    records, texts = src.store.records(ids), src.store.article_texts(ids)
+    articles = [article_from(i, texts.get(i, ""), records[i]) for i in ids if i in records]
     vectors = {}
     for aid, cs in chunks.items():
         order = sorted(range(len(cs)), key=lambda k: cs[k].index)

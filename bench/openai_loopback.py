@@ -1,5 +1,5 @@
 """Run another benchmark with the `openai` backend against a real OpenAI-protocol server on
-loopback that serves the packaged local model (qa/openai_server.py): the hosted-model path,
+loopback that serves the packaged local model (tests/openai_server.py): the hosted-model path,
 measured offline.
 
     .venv/bin/python bench/openai_loopback.py answer_quality.py --n 150
@@ -26,8 +26,8 @@ def main() -> None:
 
     quiet_environment()
     from qa.backends import make_llm
-    from qa.openai_server import MODEL_ID, serve_openai
     from qa.settings import Settings
+    from tests.openai_server import MODEL_ID, serve_openai
 
     server, _ = serve_openai(make_llm(Settings(llm="local")))
     os.environ.update(

@@ -44,7 +44,7 @@ from qa.eval_squad import (  # noqa: E402
 from qa.fusion import Fusion, diversify  # noqa: E402
 from qa.lexical import BM25Params, LexicalIndex  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-from qa.store import CHUNK_FIELDS, chunk_from, chunk_rows  # noqa: E402
+from qa.store import chunk_from  # noqa: E402
 from qa.types import Hit  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -80,27 +80,14 @@ def load_corpus(name: str, distractors: list[str], fetch_k: int, backend: str) -
         print(f"building the {name} index (embeddings cached)...", file=sys.stderr)
         build_index(app, paragraphs, distractors)
     golds = gold_ids(app)
-    ids, texts, metas, vecs = [], [], [], []
-    offset = 0
-    while True:
-        got = app.store.chunks.get(include=[*CHUNK_FIELDS, "embeddings"], limit=2000, offset=offset)
-        if not got["ids"]:
-            break
-        rows = chunk_rows(got)
-        ids += [i for i, _, _ in rows]
-        texts += [t for _, t, _ in rows]
-        metas += [m for _, _, m in rows]
-        vecs.append(np.asarray(got["embeddings"], dtype=np.float32))
-        offset += len(got["ids"])
+    rows = list(app.store.iter_chunk_vectors())
+    ids = [i for i, _, _, _ in rows]
+    texts = [t for _, t, _, _ in rows]
+    metas = [m for _, _, m, _ in rows]
+    vecs = [np.asarray([v for _, _, _, v in rows], dtype=np.float32)]
     qs = [q.question for q in questions]
     qvecs = np.asarray([app.embeddings.embed_query(q) for q in qs], dtype=np.float32)
-    hnsw = []
-    for lo in range(0, len(qs), 100):
-        got = app.store.chunks.query(
-            query_embeddings=qvecs[lo : lo + 100], n_results=fetch_k, include=["distances"]
-        )
-        for row_ids, dists in zip(got["ids"], got["distances"], strict=True):
-            hnsw.append([(i, 1.0 - float(d)) for i, d in zip(row_ids, dists, strict=True)])
+    hnsw = [app.store.nearest_chunks(qv.tolist(), fetch_k) for qv in qvecs]
     return Corpus(
         name,
         ids,

@@ -49,48 +49,38 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(np.ceil(q / 100 * len(ordered))) - 1))]
 
 
-def read_source() -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray]:
+def read_source(embeddings: Any) -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray]:
     """Every chunk of the eval index: ids, texts, metadata, vectors."""
     from qa.backends import make_client
-    from qa.store import CHUNK_FIELDS, chunk_rows
+    from qa.store import Store
 
-    client = make_client(Settings(data_dir=SOURCE_INDEX))
-    col = client.get_collection("eval-chunks")
-    ids: list[str] = []
-    texts: list[str] = []
-    metas: list[dict[str, Any]] = []
-    vecs = []
-    offset = 0
-    while True:
-        got = col.get(include=[*CHUNK_FIELDS, "embeddings"], limit=2000, offset=offset)
-        if not got["ids"]:
-            break
-        rows = chunk_rows(got)
-        ids += [i for i, _, _ in rows]
-        texts += [t for _, t, _ in rows]
-        metas += [m for _, _, m in rows]
-        vecs.append(np.asarray(got["embeddings"], dtype=np.float32))
-        offset += len(got["ids"])
-    return ids, texts, metas, np.concatenate(vecs)
+    store = Store(make_client(Settings(data_dir=SOURCE_INDEX)), embeddings, "eval")
+    rows = list(store.iter_chunk_vectors())
+    ids = [i for i, _, _, _ in rows]
+    texts = [t for _, t, _, _ in rows]
+    metas = [m for _, _, m, _ in rows]
+    return ids, texts, metas, np.asarray([v for _, _, _, v in rows], dtype=np.float32)
 
 
 def build(size: int, embeddings: Any) -> Retriever:
     """A Store of `size` chunks (kept on disk under bench/.cache/latency-N) and its Retriever."""
     from qa.backends import make_client
-    from qa.store import TEXT, Store
+    from qa.store import Store
+    from tests.store_support import put_chunks
 
     folder = CACHE / f"latency-{size}"
     store = Store(make_client(Settings(data_dir=folder)), embeddings, "bench")
     have = store.count()[1]
     if have != size:
         if have:
-            store.client.delete_collection(store.chunks.name)
+            store.client.delete_collection(f"{store.name}-chunks")
             store = Store(make_client(Settings(data_dir=folder)), embeddings, "bench")
-        ids, texts, metas, vecs = read_source()
+        ids, texts, metas, vecs = read_source(embeddings)
         rng = np.random.default_rng(0)
         t0 = time.perf_counter()
         batch_ids: list[str] = []
         batch_meta: list[dict[str, Any]] = []
+        batch_texts: list[str] = []
         batch_vecs: list[np.ndarray] = []
         for n in range(size):
             i, copy = n % len(ids), n // len(ids)
@@ -103,15 +93,12 @@ def build(size: int, embeddings: Any) -> Retriever:
                 vec /= np.linalg.norm(vec)
                 meta["article_id"] = f"{meta.get('article_id', '')}~{copy}"
             batch_ids.append(f"{ids[i]}~{copy}")
-            batch_meta.append({**meta, TEXT: text})  # stored as the store stores it
+            batch_meta.append(meta)
+            batch_texts.append(text)
             batch_vecs.append(vec)
             if len(batch_ids) == 2000 or n == size - 1:
-                store.chunks.upsert(
-                    ids=batch_ids,
-                    metadatas=batch_meta,  # type: ignore[arg-type]
-                    embeddings=np.asarray(batch_vecs),
-                )
-                batch_ids, batch_meta, batch_vecs = [], [], []
+                put_chunks(store, batch_ids, batch_texts, batch_meta, np.asarray(batch_vecs))
+                batch_ids, batch_meta, batch_texts, batch_vecs = [], [], [], []
                 print(f"  {n + 1}/{size} chunks stored", file=sys.stderr, flush=True)
         store.bump_generation()
         print(f"  built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -140,6 +127,8 @@ def timed(fn: Callable[[str], Any], queries: list[str]) -> tuple[list[float], li
 
 def measure(r: Retriever, embeddings: Any, queries: list[str], backend: str) -> None:
     """Print p50/p95/mean of every stage on one index."""
+    from tests.store_support import dense_search
+
     vectors = {q: embeddings.embed_query(q) for q in queries[:20]}
     index = r.lexical_index()
     day = index.date_span()[1]
@@ -149,7 +138,7 @@ def measure(r: Retriever, embeddings: Any, queries: list[str], backend: str) -> 
         r.search(q, k=5)
     stages: list[tuple[str, Callable[[str], Any]]] = [
         ("query embedding", embeddings.embed_query),
-        ("dense (Chroma HNSW, k=40)", lambda q: r.store.dense_search(vectors[q], 40)),
+        ("dense (Chroma HNSW, k=40)", lambda q: dense_search(r.store, vectors[q], 40)),
         ("BM25 (k=40)", lambda q: index.search(q, 40)),
         ("full search, k=5", lambda q: r.search(q, k=5)),
         ("full search, k=5, source+date filter", lambda q: r.search(q, k=5, filters=filters)),

@@ -24,9 +24,6 @@ _MINHASH_BLOCK = 8192  # shingles hashed at once: 8 MB of uint64 per step
 BANDS = 32  # 32 bands x 4 rows: pairs above ~0.5 Jaccard meet in some band with p > 0.88
 SHINGLE_WORDS = 5
 MAX_WORD = 40  # code points of a word that count (a base64 blob is one "word")
-# Stored signatures start with this: signatures of the earlier per-shingle hash (blake2b of
-# each shingle string) are not comparable and read as missing.
-SIG_VERSION = "m2:"
 # Estimated Jaccard of 5-word shingles at or above which two articles are one story.
 NEAR_THRESHOLD = 0.5
 CACHE_KB = 2048  # SQLite page cache of the duplicate index: what it holds in memory
@@ -115,15 +112,13 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def encode(sig: np.ndarray) -> str:
     """Signature as text for a Chroma metadata field."""
-    return SIG_VERSION + base64.b64encode(sig.astype("<u4").tobytes()).decode("ascii")
+    return base64.b64encode(sig.astype("<u4").tobytes()).decode("ascii")
 
 
 def decode(text: str) -> np.ndarray | None:
-    """Signature from `encode`, or None when missing, malformed or of an older version."""
-    if not text.startswith(SIG_VERSION):
-        return None
+    """Signature from `encode`, or None when missing or malformed."""
     try:
-        raw = base64.b64decode(text[len(SIG_VERSION) :].encode("ascii"), validate=True)
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
         return None
     if len(raw) != NUM_PERM * 4:

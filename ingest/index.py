@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -421,7 +421,7 @@ def _index_origin(
     bad_files = {_file_of(where) for where in failed}
     stale = [
         aid
-        for aid, meta in _records(store, before)
+        for aid, meta in store.records(before).items()
         if aid not in run.seen
         and str(meta.get("path", "")) not in bad_files
         and not _archived(origin, str(meta.get("path", "")))
@@ -482,12 +482,6 @@ def _archived(origin: str, path: str) -> bool:
 
 def _under(path: str, origin: str) -> bool:
     return path == origin or path.startswith(origin.rstrip(os.sep) + os.sep)
-
-
-def _records(store: Store, ids: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for lo in range(0, len(ids), 2000):
-        got = store.articles.get(ids=ids[lo : lo + 2000], include=["metadatas"])
-        yield from zip(got["ids"], (dict(m) for m in got["metadatas"] or []), strict=True)
 
 
 def _recover(

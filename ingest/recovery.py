@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
-from qa.store import PAGE, Store
+from qa.store import Store
 
 
 def unfinished(marker: Path) -> list[str] | None:
@@ -49,9 +48,7 @@ def sweep(store: Store) -> tuple[int, int]:
     for aid in swept:
         store.delete_chunks_of(aid)
     # Texts are written before their record and deleted after it: a kill in between leaves one.
-    orphans = store.orphan_texts()
-    for lo in range(0, len(orphans), PAGE):
-        store.texts.delete(ids=orphans[lo : lo + PAGE])
+    store.delete_texts(store.orphan_texts())
     off = [
         aid
         for aid, m in records.items()
@@ -59,8 +56,5 @@ def sweep(store: Store) -> tuple[int, int]:
     ]
     # Chunk ids run 0..n-1 (a killed rewrite overwrote a prefix), so the true count tells the
     # redo which surplus chunks to drop.
-    for lo in range(0, len(off), PAGE):
-        part = off[lo : lo + PAGE]
-        fix: list[Any] = [{"hash": "", "chunks": counts.get(aid, 0)} for aid in part]
-        store.articles.update(ids=part, metadatas=fix)
+    store.mark_changed({aid: counts.get(aid, 0) for aid in off})
     return len(swept), len(off)

@@ -6,17 +6,17 @@ one-line error that says what to install.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from qa.errors import ConfigError
 from qa.settings import Settings
 
 if TYPE_CHECKING:
-    from chromadb.api import ClientAPI
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
 
+    from qa.chroma_local import ClientAPI
     from qa.store import Store
 
 # Embedding calls of at least this many texts go to the worker process (indexing batches are
@@ -51,34 +51,29 @@ def make_embeddings(settings: Settings, *, cache: bool = True) -> Embeddings:
 
 def make_client(settings: Settings) -> ClientAPI:
     """Embedded PersistentClient under data_dir, or HttpClient when chroma_url is set."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    from qa.chroma_local import server_client
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if not settings.chroma_url:
-        return _local_client(settings, chroma_settings)
+        return _local_client(settings)
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigError(
             f"chroma_url must look like http://host:port, got {settings.chroma_url!r}"
         )
     try:
-        return chromadb.HttpClient(
-            host=url.hostname,
-            port=url.port or (443 if url.scheme == "https" else 8000),
+        return server_client(
+            url.hostname,
+            url.port or (443 if url.scheme == "https" else 8000),
             ssl=url.scheme == "https",
-            settings=chroma_settings,
         )
     except Exception as e:  # chromadb raises plain ValueError/ConnectError here
         raise ConfigError(f"cannot reach Chroma server at {settings.chroma_url}: {e}") from None
 
 
-def _local_client(settings: Settings, chroma_settings: Any) -> ClientAPI:
+def _local_client(settings: Settings) -> ClientAPI:
     """The embedded client on data_dir, or a one-line error for a data dir that is not a folder
     or a store whose files are damaged."""
-    import chromadb
-
-    from qa.chroma_local import damage_reason, damaged
+    from qa.chroma_local import damage_reason, damaged, local_client
 
     for folder in (settings.data_dir, settings.chroma_dir):
         if folder.exists() and not folder.is_dir():
@@ -88,7 +83,7 @@ def _local_client(settings: Settings, chroma_settings: Any) -> ClientAPI:
     except OSError as e:
         raise ConfigError(f"cannot create the data dir {settings.data_dir}: {e.strerror}") from None
     try:
-        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+        return local_client(settings.chroma_dir)
     except Exception as e:
         reason = damage_reason(e)
         if reason:

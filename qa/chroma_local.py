@@ -1,17 +1,21 @@
-"""Chroma plumbing for the store: our embedding function, and fresh embedded clients.
+"""Chroma plumbing for the store: clients, our embedding function, fresh embedded clients.
+
+With qa/store.py, the only module that imports chromadb.
 
 Keeping an embedded Chroma (PersistentClient) fresh when other processes write to it:
 
 Chroma's embedded mode caches vector segments per process: a long-lived reader (the UI, a
 chat, a watcher) does not see another process's new vectors, and a reader that opened them
 while a writer was mid-run can fail with "Error finding id" until it restarts
-(chroma-core/chroma#3792). The cure is a fresh client on the same folder. A Chroma server
-(`chroma_url`) has no such problem: this is a no-op there.
+(chroma-core/chroma#3792). The cure is a fresh client on the same folder with nothing cached
+(see _drop_cached_system). A Chroma server (`chroma_url`) has no such problem: this is a no-op
+there.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
@@ -46,6 +50,26 @@ def damaged(where: object, reason: str) -> BackendError:
     )
 
 
+def local_client(path: Path) -> ClientAPI:
+    """The embedded client on a folder (Chroma shares one per folder within a process)."""
+    import chromadb
+
+    return chromadb.PersistentClient(path=str(path), settings=_settings())
+
+
+def server_client(host: str, port: int, *, ssl: bool) -> ClientAPI:
+    """A client of a Chroma server (`chroma run`)."""
+    import chromadb
+
+    return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_settings())
+
+
+def _settings() -> Any:
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False)
+
+
 def is_stale_read(error: Exception) -> bool:
     """True for the errors a reader with out-of-date cached segments gets."""
     from chromadb.errors import InternalError
@@ -56,21 +80,36 @@ def is_stale_read(error: Exception) -> bool:
 def fresh_client(client: ClientAPI) -> ClientAPI | None:
     """A new client on the same folder with nothing cached; None for server clients."""
     import chromadb
-    from chromadb.api.shared_system_client import SharedSystemClient
 
     settings = client.get_settings()
     if not settings.is_persistent or not settings.persist_directory:
         return None
-    # Chroma shares one System per folder per process; dropping it from that cache (there is
-    # no public way to drop one folder's) makes the next client load everything from disk.
-    # The old System stays alive for whoever still holds it and is collected afterwards.
-    SharedSystemClient._identifier_to_system.pop(settings.persist_directory, None)
+    _drop_cached_system(settings.persist_directory)
     return chromadb.PersistentClient(path=settings.persist_directory, settings=settings)
 
 
 def forget_folder(path: str) -> None:
-    """Drop this process's cached Chroma System for a folder (moved aside or damaged), so the
-    next client on that path opens what is on disk now."""
+    """Forget this process's cached Chroma state for a folder (moved aside or damaged), so
+    the next client on that path opens what is on disk now."""
+    _drop_cached_system(path)
+
+
+def _drop_cached_system(path: str) -> None:
+    """Drop the System Chroma caches for one folder in this process, so that the next
+    PersistentClient on it loads everything from disk.
+
+    Chroma keeps one System (with its vector segments) per folder per process, and a new
+    PersistentClient on the folder reuses it: it does not see vectors another process wrote
+    since (chroma-core/chroma#3792, open). Measured with Chroma 1.5.9 (two processes, 300 new
+    vectors each time): a new client found 0 of them; so did get_collection again. The public
+    ways out do not fit a process that searches from several threads: `client.close()` works
+    only when no other client in the process holds the folder, and it stops the System under
+    reads in flight (the old collection then fails with AttributeError); the static
+    `clear_system_cache()` forgets every folder's System and reference counts, documented
+    "for testing" (chroma-core/chroma#2536). Popping this one folder's entry found all 300,
+    and the old System stays alive for whoever still holds it. This reads Chroma's private
+    cache: here and nowhere else.
+    """
     from chromadb.api.shared_system_client import SharedSystemClient
 
     SharedSystemClient._identifier_to_system.pop(path, None)

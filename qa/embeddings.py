@@ -14,13 +14,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from qa.errors import ConfigError
 
-EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 MEMO = 4096  # word-piece ids kept for texts about to be embedded (indexing keeps ~3k ahead)
 
 

@@ -35,3 +35,8 @@ class NotFoundError(ArticleQAError):
 
 class BackendError(ArticleQAError):
     """The LLM or store backend failed at run time (server down, bad model file...)."""
+
+
+class IndexFormatError(ArticleQAError):
+    """The index was written in another layout, or with another embedding size, than this
+    version reads; the message says to rebuild it."""

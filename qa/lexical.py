@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.bm25_adapter import Scorer
 from qa.postings import Postings, batched
 
 FETCH = 1000  # new chunks read from the store per call while syncing
@@ -40,7 +41,7 @@ class BM25Params:
 
     k1: float = 1.2
     b: float = 0.75
-    method: str = "lucene"  # bm25s: robertson, lucene, atire, bm25l, bm25+
+    method: str = "lucene"  # robertson, lucene or atire (qa/bm25_adapter.py)
     stem: bool = True
     title: bool = True  # index the article title with each of its chunks
 
@@ -54,13 +55,13 @@ class LexicalIndex:
 
     def __init__(
         self,
-        retriever: Any,
+        scorer: Scorer,
         tokenizer: Any,
         ids: list[str],
         meta: dict[str, list[Any]],
         params: BM25Params | None = None,
     ):
-        self.retriever = retriever
+        self.scorer = scorer
         self.tokenizer = tokenizer
         self.ids = ids
         self.meta = meta
@@ -81,18 +82,19 @@ class LexicalIndex:
     @classmethod
     def from_postings(cls, postings: Postings, params: BM25Params | None = None) -> LexicalIndex:
         """The BM25 index of the chunks whose term counts `postings` holds."""
-        import bm25s
-
         params = params or BM25Params()
         postings.merge()  # searching needs every row in memory (a writer leaves them on disk)
-        retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
         # Scores come from our stored term counts, not bm25s.index(): the same formulas (its
         # idf/tf scorers), without re-tokenizing the corpus; columns are the tokenizer's ids.
-        retriever.scores = postings.bm25(k1=params.k1, b=params.b, method=params.method)
-        retriever.vocab_dict = dict(postings.tok.get_vocab_dict())
-        retriever.unique_token_ids_set = set(retriever.vocab_dict.values())
-        retriever.nonoccurrence_array = None
-        return cls(retriever, postings.tok, list(postings.ids), postings.meta, params)
+        p = params
+        scorer = Scorer(
+            postings.bm25(k1=p.k1, b=p.b, method=p.method),
+            postings.tok.get_vocab_dict(),
+            k1=p.k1,
+            b=p.b,
+            method=p.method,
+        )
+        return cls(scorer, postings.tok, list(postings.ids), postings.meta, params)
 
     @classmethod
     def build(
@@ -150,19 +152,19 @@ class LexicalIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         # The tokenizer maps a query of unknown words to its empty token, which would match
         # empty chunks; and ids past the matrix would be words added after it was built.
-        width = len(self.retriever.scores["indptr"]) - 1
+        width = self.scorer.width
         empty = self.tokenizer.get_vocab_dict().get("")
         terms = [t for t in q.ids[0] if t < width and t != empty]
         if not terms:
             return np.zeros(len(self.ids), dtype=np.float32)
-        s = np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
+        s = self.scorer.scores(terms)
         return s * mask if mask is not None else s
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """Rarity of stemmed terms (as `content_terms` makes them) over the chunks, 0..1:
         0 for a term in every chunk, 1 for a term in none."""
         if self._df is None:  # a term's column in the score matrix holds one entry per chunk
-            self._df = np.diff(self.retriever.scores["indptr"]) if self.ids else np.zeros(0)
+            self._df = self.scorer.chunks_per_term() if self.ids else np.zeros(0)
         vocab = self.tokenizer.get_vocab_dict()
         out = {}
         for term in terms:
@@ -260,10 +262,8 @@ def load_postings(folder: Path, params: BM25Params | None = None) -> tuple[Posti
             return None
         if (folder / DIRTY).exists():  # a writer died mid-run: counts may lag the store
             info["generation"] = ""
-        # Saves before rows.jsonl kept the ids and metadata here.
-        rows = (info["ids"], info["meta"]) if "ids" in info else None
-        postings = Postings.load(folder, rows, stem=params.stem, title=params.title)
-        want = len(info["ids"]) if rows is not None else int(info["rows"])
+        postings = Postings.load(folder, stem=params.stem, title=params.title)
+        want = int(info["rows"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
     entries = len(postings.terms)

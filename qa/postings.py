@@ -1,8 +1,8 @@
 """Term counts per chunk, kept on disk so the BM25 index is updated, not rebuilt.
 
-A write run used to re-read and re-tokenize every chunk of the store to rebuild BM25, which made
-memory and time grow with the corpus. Term counts are what BM25 is computed from and they do not
-change when other chunks come and go, so they are stored once per chunk (compact numpy arrays,
+Rebuilding BM25 after a write run would re-read and re-tokenize every chunk of the store, and
+make memory and time grow with the corpus. Term counts are what BM25 is computed from and they do
+not change when other chunks come and go, so they are stored once per chunk (compact numpy arrays,
 CSR by chunk) and only new chunks are tokenized; the scores, which do depend on the whole corpus
 (idf, average length), are recomputed from the arrays in C-speed numpy.
 """
@@ -22,6 +22,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from qa.bm25_adapter import term_scores, tokenizer
+
 # Filter fields, and "version": the article's content hash, because an edited article keeps its
 # chunk ids (chunks are overwritten in place) and only the version tells the text changed.
 META_KEYS = ("article_id", "day", "source", "version")
@@ -30,18 +32,6 @@ BATCH = 1000  # chunks tokenized at a time: bounds the Python lists the tokenize
 FIELDS = (("lengths", np.int32), ("counts", np.int32), ("terms", np.int32), ("tfs", np.int32))
 SLICE = 10_000  # rows per line of rows.jsonl when held rows are saved (bounds the JSON strings)
 BLOCK = 10_000  # saved rows per block when they are saved again (~1M counts, 4 MB an array)
-
-
-def tokenizer(stem: bool) -> Any:
-    """bm25s's tokenizer (English stop words, optional Snowball stemming), with an empty vocab."""
-    import bm25s.tokenization
-
-    stemmer = None
-    if stem:
-        import Stemmer
-
-        stemmer = Stemmer.Stemmer("english").stemWord
-    return bm25s.tokenization.Tokenizer(stopwords="english", stemmer=stemmer)
 
 
 def _empty_meta() -> dict[str, list[Any]]:
@@ -289,19 +279,15 @@ class Postings:
     def bm25(self, *, k1: float, b: float, method: str) -> dict[str, Any]:
         """The BM25 score matrix in bm25s's layout (CSC: column = term, row = chunk)."""
         import scipy.sparse as sp
-        from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 
         self.merge()
         n, width = len(self.ids), self.vocab_size
-        if method not in ("robertson", "lucene", "atire"):
-            # bm25l and bm25+ add a score for absent terms: not a sparse matrix.
-            raise ValueError(f"BM25 method {method!r} is not supported (robertson, lucene, atire)")
         df = np.bincount(self.terms, minlength=width)
-        idf_of = _select_idf_scorer(method)
-        idf = np.fromiter((idf_of(int(d), n) for d in df), np.float32, width)
         row_len = np.repeat(self.lengths, np.diff(self.indptr)).astype(np.float32)
         avg = float(self.lengths.mean()) if n else 1.0
-        tfc = _select_tfc_scorer(method)(self.tfs.astype(np.float32), row_len, avg, k1, b)
+        idf, tfc = term_scores(
+            df, n, self.tfs.astype(np.float32), row_len, avg, k1=k1, b=b, method=method
+        )
         data = (idf[self.terms] * tfc).astype(np.float32)
         # scipy's CSR->CSC transpose is C code with int32 indices: no int64 sort temporaries.
         csc = sp.csr_matrix((data, self.terms, self.indptr), shape=(n, width)).tocsc()
@@ -397,13 +383,11 @@ class Postings:
     def load(
         cls,
         folder: Path,
-        rows: tuple[list[str], dict[str, list[Any]]] | None = None,
         *,
         stem: bool,
         title: bool,
     ) -> Postings:
-        """Read what `save` wrote (ids and metadata from `rows` for saves that kept them in
-        the caller's record).
+        """Read what `save` wrote.
 
         The arrays are mapped, not read: a write run that adds to a big index then holds
         none of the saved counts in its own memory (~0.6 KB per stored chunk), only the
@@ -411,14 +395,7 @@ class Postings:
         tok = tokenizer(stem)
         tok.load_vocab(str(folder))
         names = ("lengths", "indptr", "terms", "tfs")
-        if (folder / "postings.npz").exists():  # saved before the arrays had files of their own
-            with np.load(folder / "postings.npz") as z:
-                arrays = {k: z[k] for k in names}
-        else:
-            arrays = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in names}
-        if rows is not None:
-            ids, meta = rows
-            return cls(tok, title, list(ids), {k: list(v) for k, v in meta.items()}, **arrays)
+        arrays = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in names}
         stream = open(folder / "rows.jsonl", encoding="utf-8")  # noqa: SIM115 (held open)
         return cls(tok, title, **arrays, _rows=stream)
 

@@ -70,17 +70,6 @@ class Filters:
             return None
         return parts[0] if len(parts) == 1 else {"$and": parts}
 
-    def allows(self, meta: dict[str, Any]) -> bool:
-        """The same filter for one chunk's metadata."""
-        day = int(meta.get("day") or 0)
-        if self.sources and meta.get("source") not in self.sources:
-            return False
-        if self.keep_undated and day == 0:
-            return True
-        if self.since and day < published_day(self.since):
-            return False
-        return not (self.until and day > published_day(self.until))
-
     def mask(self, index: LexicalIndex) -> np.ndarray | None:
         """The same filter as a 0/1 vector over the lexical index's chunks."""
         return index.mask(
@@ -387,36 +376,31 @@ class Retriever:
         unfiltered query, with the in-memory filter fields; only a narrow filter (or one that
         left too few) goes to Chroma.
         """
-        query = functools.partial(
-            self.store.chunks.query,
-            query_embeddings=np.asarray([qvec], dtype=np.float32),
-            include=["distances"],
-        )
+        nearest = functools.partial(self.store.nearest_chunks, qvec)
         allowed = len(index) if mask is None else int(mask.sum())
         if allowed == 0:
             return []
         if mask is None:
-            return _pairs(query(n_results=self.fetch_k))
+            return nearest(self.fetch_k)
         # Deep enough to keep about fetch_k, then the deepest we allow, then Chroma's filter.
         first = min(POST_FILTER_MAX, math.ceil(self.fetch_k * len(index) / allowed * 1.5))
         pos = index.position
         for depth in dict.fromkeys((first, POST_FILTER_MAX)):
-            pairs = _pairs(query(n_results=depth))
+            pairs = nearest(depth)
             kept = [(c, s) for c, s in pairs if (i := pos.get(c)) is not None and mask[i] > 0]
             if len(kept) >= min(k, allowed) or len(pairs) < depth:
                 return kept[: self.fetch_k]
-        return _pairs(query(n_results=self.fetch_k, where=filters.where()))
+        return nearest(self.fetch_k, filters.where())
 
     def _cosines(self, ids: list[str], qvec: list[float]) -> dict[str, float]:
         """Cosine to the query of chunks only the lexical side found (from stored vectors)."""
         if not ids:
             return {}
-        got = self.store.chunks.get(ids=ids, include=["embeddings"])
-        vectors = got["embeddings"]
-        if vectors is None or not len(got["ids"]):
+        found, vectors = self.store.vectors_of(ids)
+        if not found:
             return {}
-        sims = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
-        return {cid: float(x) for cid, x in zip(got["ids"], sims, strict=True)}
+        sims = vectors @ np.asarray(qvec, dtype=np.float32)
+        return {cid: float(x) for cid, x in zip(found, sims, strict=True)}
 
     def _diversified(
         self, ranked: list[str], fused: dict[str, float], cosine: dict[str, float], k: int
@@ -439,13 +423,6 @@ class Retriever:
             if len(chosen) >= k:
                 break
         return chosen
-
-
-def _pairs(got: Any) -> list[tuple[str, float]]:
-    """(id, cosine similarity) from a Chroma query result (cosine space: 1 - distance)."""
-    ids = got["ids"][0] if got["ids"] else []
-    dists = (got["distances"] or [[]])[0]
-    return [(c, 1.0 - float(x)) for c, x in zip(ids, dists, strict=True)]
 
 
 def _day(n: int) -> date:

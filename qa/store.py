@@ -1,16 +1,15 @@
 """Chroma access: a collection of chunks (what is searched), one of article records, one of texts.
 
-Articles are stored in Chroma too (a record with the metadata and content hash, the mean of
-their chunk vectors as the embedding; the full text in a third collection), so that a Chroma
-server shared by several processes holds the whole index and citations can always be checked
-against the stored article text. Texts are metadata fields, never Chroma documents (see TEXT),
-so chunks are searched through `Store` and the retriever, not through langchain-chroma's
-VectorStore view, which reads documents.
+`Store` is the only code that touches Chroma: every read goes through its stale-read retry.
+Articles are stored in Chroma too (a record with the metadata and content hash; the full text
+in a third collection), so that a Chroma server shared by several processes holds the whole
+index and citations can always be checked against the stored article text. Texts are metadata
+fields, never Chroma documents (see TEXT), so chunks are searched through `Store` and the
+retriever, not through langchain-chroma's VectorStore view, which reads documents.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import time
@@ -22,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from qa.types import Article, Chunk, Hit
+from qa.errors import IndexFormatError
+from qa.types import Article, Chunk
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -44,20 +44,27 @@ WRITE = 1024
 HNSW: Any = {"space": "cosine", "ef_construction": 64, "ef_search": 800, "max_neighbors": 32}
 # Texts are metadata fields, not Chroma documents: Chroma indexes every document for full-text
 # search (trigrams), which we never use (BM25 is ours). That index was a third of the CPU `index`
-# spends outside the model, all of it with the GIL held (docs/benchmarks.md). Older indexes keep
-# texts in documents; both are read. An article's text is in a collection of its own, so that
-# listing article records (hashes, duplicate keys) never reads whole texts.
+# spends outside the model, all of it with the GIL held (docs/benchmarks.md). An article's text
+# is in a collection of its own, so that listing article records (hashes, duplicate keys) never
+# reads whole texts.
 TEXT = "text"
 # A chunk's other fields that are only read back, never filtered on (title, url, offsets...),
 # are stored as one JSON field: each metadata key is a row and an index entry in Chroma's
 # SQLite, and folding 14 keys into 6 made chunk upserts 10% cheaper (docs/benchmarks.md).
-# Chunks written before keep their keys unfolded; chunk_rows reads both.
 INFO = "info"
 FILTERED = ("article_id", "chunk", "day", "source")  # Chroma `where` clauses use these
 # Article records and texts are read by id, never searched: Chroma's defaults (M=16, ef 100)
 # build their graphs at half the cost of the chunks' (HNSW above). Set when a collection is
 # created; an existing one keeps its own.
 UNSEARCHED_HNSW: Any = {"space": "cosine"}
+# The layout above (texts as metadata, folded INFO, marker vectors for records and texts, the
+# MinHash encoding in ingest/dedup.py), stored in every collection's metadata when it is
+# created. Raise it when that layout changes: an index of another format is refused with a
+# one-line error that says to rebuild it, so no code has to read two layouts.
+INDEX_FORMAT = 1
+FORMAT_KEY = "format"
+DIM_KEY = "dim"  # the chunk vectors' size, set by the first write: another model is refused
+REBUILD = "run `articleqa reindex --rebuild`"
 
 
 @dataclass(frozen=True)
@@ -89,13 +96,13 @@ class ChunkListener(Protocol):
 
 
 class Store:
-    """The index in Chroma: upsert/delete by article, look up, dense search."""
+    """The index in Chroma: upsert/delete by article, look up, nearest chunks."""
 
     def __init__(self, client: ClientAPI, embeddings: Embeddings, name: str = "articleqa"):
         self.client = client
         self.embeddings = embeddings
         self.name = name
-        self._wide: set[str] = set()  # record collections that take 384-float vectors
+        self._dim: int | None = None  # the chunk vectors' size, once known
         self._open(client)
         self._generation_seen: str | None = None
         # Told of chunk changes as they happen, so a writer never reads the store back for them.
@@ -108,29 +115,81 @@ class Store:
             self._raise_if_damaged(e)
             raise
 
+    def _where(self) -> str:
+        """The folder of an embedded store, else the collections' name (for messages)."""
+        return self.client.get_settings().persist_directory or self.name
+
     def _raise_if_damaged(self, error: Exception) -> None:
         """Raise the one-line "index is damaged" error when error says so."""
         from qa.chroma_local import damage_reason, damaged
 
         reason = damage_reason(error)
         if reason:
-            where = self.client.get_settings().persist_directory or self.name
-            raise damaged(where, reason) from None
+            raise damaged(self._where(), reason) from None
 
     def _open_collections(self, client: ClientAPI) -> None:
         from qa.chroma_local import chroma_embedding_function
 
         ef = chroma_embedding_function(self.embeddings)
         self.client = client
-        self.chunks: Collection = client.get_or_create_collection(
-            f"{self.name}-chunks", embedding_function=ef, configuration={"hnsw": HNSW}
+        made = {FORMAT_KEY: INDEX_FORMAT}
+        self._chunks: Collection = client.get_or_create_collection(
+            f"{self.name}-chunks",
+            embedding_function=ef,
+            configuration={"hnsw": HNSW},
+            metadata=made,
         )
-        self.articles: Collection = client.get_or_create_collection(
-            f"{self.name}-articles", embedding_function=ef, configuration={"hnsw": UNSEARCHED_HNSW}
+        self._articles: Collection = client.get_or_create_collection(
+            f"{self.name}-articles",
+            embedding_function=ef,
+            configuration={"hnsw": UNSEARCHED_HNSW},
+            metadata=made,
         )
-        self.texts: Collection = client.get_or_create_collection(
-            f"{self.name}-texts", embedding_function=ef, configuration={"hnsw": UNSEARCHED_HNSW}
+        self._texts: Collection = client.get_or_create_collection(
+            f"{self.name}-texts",
+            embedding_function=ef,
+            configuration={"hnsw": UNSEARCHED_HNSW},
+            metadata=made,
         )
+        for col in (self._chunks, self._articles, self._texts):
+            self._check_format(col)
+        dim = (self._chunks.metadata or {}).get(DIM_KEY)
+        self._dim = int(dim) if isinstance(dim, int) else None
+
+    def _check_format(self, col: Collection) -> None:
+        """Refuse a collection written in another format (or before formats were stored)."""
+        found = (col.metadata or {}).get(FORMAT_KEY)
+        if found == INDEX_FORMAT:
+            return
+        if found is None and col.count() == 0:  # created empty without one: ours from now on
+            col.modify(metadata={**(col.metadata or {}), FORMAT_KEY: INDEX_FORMAT})
+            return
+        raise IndexFormatError(
+            f"the index at {self._where()} is in format {found or 'unversioned'} and this "
+            f"version reads format {INDEX_FORMAT}: {REBUILD}"
+        )
+
+    def _check_width(self, width: int) -> None:
+        """Refuse vectors of another size than the stored chunks' (another embedding model);
+        the first write records the size."""
+        if self._dim is None:
+            meta = self._chunk_metadata()
+            dim = meta.get(DIM_KEY)
+            if not isinstance(dim, int):
+                self._chunks.modify(metadata={**meta, DIM_KEY: width})
+                dim = width
+            self._dim = dim
+        if width != self._dim:
+            raise IndexFormatError(
+                f"the index at {self._where()} holds {self._dim}-float vectors and the "
+                f"embedding model makes {width}-float ones: {REBUILD}, or use the model it "
+                "was built with"
+            )
+
+    def _chunk_metadata(self) -> dict[str, Any]:
+        """The chunk collection's metadata as stored now (other processes may change it)."""
+        col = self._read(lambda: self.client.get_collection(self._chunks.name))
+        return dict(col.metadata or {})
 
     def refresh(self) -> bool:
         """Reopen an embedded store from disk (another process wrote); False for a server."""
@@ -141,9 +200,14 @@ class Store:
             self._open(client)
         return client is not None
 
+    def _collection(self, which: str) -> Collection:
+        """The chunks, articles or texts collection (looked up again after a reopen)."""
+        cols = {"chunks": self._chunks, "articles": self._articles, "texts": self._texts}
+        return cols[which]
+
     def _get(self, which: str, **kw: Any) -> Any:
-        """`get` on the chunks or articles collection, retried after a reopen if stale."""
-        return self._read(lambda: getattr(self, which).get(**kw))
+        """`get` on one collection ("chunks", "articles", "texts"), retried if stale."""
+        return self._read(lambda: self._collection(which).get(**kw))
 
     def _read(self, fn: Callable[[], R]) -> R:
         """Run a read; if cached segments went stale under another process's writes, reopen
@@ -161,16 +225,6 @@ class Store:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- writes ---------------------------------------------------------------------------
-    def write_article(
-        self,
-        article: Article,
-        chunks: Sequence[Chunk],
-        vectors: Sequence[Sequence[float]],
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        """Store one article (see write_articles)."""
-        self.write_articles([ArticleWrite(article, chunks, vectors, extra or {})])
-
     def write_articles(self, items: Sequence[ArticleWrite]) -> None:
         """Store articles: all their chunks (overwriting older versions in place), then the
         surplus chunks of older versions dropped, then all their records. The hash is on the
@@ -184,12 +238,14 @@ class Store:
             for c, v in zip(w.chunks, w.vectors, strict=True):
                 m = {**meta, "chunk": c.index, "start": c.start, "end": c.end}
                 rows.append((c, v, m, w.article.hash))
+        if rows:
+            self._check_width(len(rows[0][1]))
         for lo in range(0, len(rows), WRITE):
             part = rows[lo : lo + WRITE]
-            self.chunks.upsert(
+            self._chunks.upsert(
                 ids=[c.id for c, _, _, _ in part],
                 embeddings=np.asarray([v for _, v, _, _ in part], dtype=np.float32),
-                metadatas=[_stored(m, c.text) for c, _, m, _ in part],
+                metadatas=[stored_chunk(m, c.text) for c, _, m, _ in part],
             )
         for listener in self.listeners:
             listener.chunks_written([(c.id, c.text, {**m, "version": h}) for c, _, m, h in rows])
@@ -200,43 +256,37 @@ class Store:
             for i in range(len(w.chunks), w.old_chunks)
         ]
         if surplus:
-            self.chunks.delete(ids=surplus)
+            self._chunks.delete(ids=surplus)
         for w in items:
             if w.old_chunks is None:
                 n = len(w.chunks)
                 where: Any = {"$and": [{"article_id": w.article.id}, {"chunk": {"$gte": n}}]}
-                self.chunks.delete(where=where)
+                self._chunks.delete(where=where)
             if w.old_chunks is None or w.old_chunks > len(w.chunks):
                 for listener in self.listeners:
                     listener.chunks_dropped(w.article.id, len(w.chunks))
         for lo in range(0, len(items), PAGE):
             self._write_records(
-                [(w.article, w.vectors, len(w.chunks), w.extra) for w in items[lo : lo + PAGE]]
+                [(w.article, len(w.chunks), w.extra) for w in items[lo : lo + PAGE]]
             )
 
     def write_duplicate(self, article: Article, of: str, extra: dict[str, Any]) -> None:
         """Record an exact copy of article `of`: its text and metadata, but no chunks."""
         self.delete_chunks_of(article.id)
-        self._write_records([(article, [], 0, {**extra, "dup_of": of, "dup_kind": "exact"})])
+        self._write_records([(article, 0, {**extra, "dup_of": of, "dup_kind": "exact"})])
 
-    def _write_records(
-        self, records: Sequence[tuple[Article, Sequence[Sequence[float]], int, dict[str, Any]]]
-    ) -> None:
-        """Upsert article texts, then records (metadata with hash and chunk count); each
-        record comes with its chunks' vectors, for collections that store their mean."""
+    def _write_records(self, records: Sequence[tuple[Article, int, dict[str, Any]]]) -> None:
+        """Upsert article texts, then records (metadata with hash and chunk count)."""
         if not records:
             return
-        ids = [a.id for a, _, _, _ in records]
-
-        def means() -> Any:
-            return np.asarray([_mean_unit(v) for _, v, _, _ in records], dtype=np.float32)
-
-        self._upsert_unsearched(self.texts, ids, means, [{TEXT: a.text} for a, _, _, _ in records])
-        self._upsert_unsearched(
-            self.articles,
-            ids,
-            means,
-            [
+        ids = [a.id for a, _, _ in records]
+        self._texts.upsert(
+            ids=ids, embeddings=_markers(ids), metadatas=[{TEXT: a.text} for a, _, _ in records]
+        )
+        self._articles.upsert(
+            ids=ids,
+            embeddings=_markers(ids),
+            metadatas=[
                 {
                     **a.metadata(),
                     "day": published_day(a.published),
@@ -247,69 +297,56 @@ class Store:
                     "dup_kind": "",
                     **extra,
                 }
-                for a, _, n, extra in records
+                for a, n, extra in records
             ],
         )
 
-    def _upsert_unsearched(
-        self,
-        col: Collection,
-        ids: list[str],
-        means: Callable[[], Any],
-        metadatas: list[Any],
-    ) -> None:
-        """Upsert rows into a collection never searched: marker vectors, or the articles'
-        mean vectors where the collection was first written with those (see _markers)."""
-        from chromadb.errors import InvalidArgumentError
-
-        wide = col.name in self._wide
-        try:
-            col.upsert(ids=ids, embeddings=means() if wide else _markers(ids), metadatas=metadatas)
-        except InvalidArgumentError as e:
-            if wide or "dimension" not in str(e):
-                raise
-            self._wide.add(col.name)
-            col.upsert(ids=ids, embeddings=means(), metadatas=metadatas)
-
     def delete_chunks_of(self, article_id: str) -> None:
         """Delete every chunk of one article."""
-        self.chunks.delete(where={"article_id": article_id})
+        self._chunks.delete(where={"article_id": article_id})
         for listener in self.listeners:
             listener.chunks_dropped(article_id, 0)
 
     def delete_article(self, article_id: str) -> None:
         """Delete an article: its record first, so a crash leaves orphans the sweep removes."""
-        self.articles.delete(ids=[article_id])
+        self._articles.delete(ids=[article_id])
         self.delete_chunks_of(article_id)
-        self.texts.delete(ids=[article_id])
+        self._texts.delete(ids=[article_id])
+
+    def delete_texts(self, ids: Sequence[str]) -> None:
+        """Delete stored texts by article id (orphans a killed write or delete left)."""
+        for lo in range(0, len(ids), PAGE):
+            self._texts.delete(ids=list(ids[lo : lo + PAGE]))
+
+    def mark_changed(self, chunk_counts: dict[str, int]) -> None:
+        """Clear these records' hashes (the next scan redoes them) and set their true chunk
+        counts (which tell the redo the surplus chunks to drop)."""
+        ids = list(chunk_counts)
+        for lo in range(0, len(ids), PAGE):
+            part = ids[lo : lo + PAGE]
+            fix: list[Any] = [{"hash": "", "chunks": chunk_counts[aid]} for aid in part]
+            self._articles.update(ids=part, metadatas=fix)
 
     def article_texts(self, ids: Sequence[str]) -> dict[str, str]:
-        """Full text of these articles (from the texts collection, or an older index's records)."""
+        """Full text of these articles."""
         out: dict[str, str] = {}
         for lo in range(0, len(ids), PAGE):
-            part = list(ids[lo : lo + PAGE])
-            got = self._get("texts", ids=part, include=["metadatas"])
+            got = self._get("texts", ids=list(ids[lo : lo + PAGE]), include=["metadatas"])
             out.update(
                 (i, str((m or {}).get(TEXT, "")))
                 for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
             )
-            older = [i for i in part if i not in out]
-            if older:
-                got = self._get("articles", ids=older, include=["documents"])
-                out.update(
-                    (i, d or "") for i, d in zip(got["ids"], got["documents"] or [], strict=True)
-                )
         return out
 
     def orphan_texts(self) -> list[str]:
         """Ids of stored texts with no article record (left by a killed write or delete)."""
         records = set(self.article_ids())
-        return [i for i, _ in self._iter(self.texts, []) if i not in records]
+        return [i for i, _ in self._iter("texts", []) if i not in records]
 
     def bump_generation(self) -> str:
         """Mark the index as changed, so lexical indexes in other processes sync."""
         gen = uuid.uuid4().hex
-        self.chunks.modify(metadata={**(self.chunks.metadata or {}), "generation": gen})
+        self._chunks.modify(metadata={**self._chunk_metadata(), "generation": gen})
         self._generation_seen = gen
         return gen
 
@@ -317,8 +354,7 @@ class Store:
         """Current change marker (re-read from the server, which other processes may bump).
         When another process changed the index, an embedded store is reopened from disk so
         that searches see the new vectors."""
-        col = self._read(lambda: self.client.get_collection(self.chunks.name))
-        gen = str((col.metadata or {}).get("generation", ""))
+        gen = str(self._chunk_metadata().get("generation", ""))
         if self._generation_seen is not None and gen != self._generation_seen:
             self.refresh()
         self._generation_seen = gen
@@ -327,11 +363,19 @@ class Store:
     # -- reads ----------------------------------------------------------------------------
     def article_states(self, ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """(content hash, chunk count) stored for each known article id."""
-        out: dict[str, tuple[str, int]] = {}
+        return {
+            i: (str(m.get("hash", "")), int(m.get("chunks", 0) or 0))
+            for i, m in self.records(ids).items()
+        }
+
+    def records(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Record metadata of each of these article ids that is stored."""
+        out: dict[str, dict[str, Any]] = {}
         for lo in range(0, len(ids), PAGE):
             got = self._get("articles", ids=list(ids[lo : lo + PAGE]), include=["metadatas"])
-            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True):
-                out[i] = (str(m.get("hash", "")), int(m.get("chunks", 0) or 0))
+            out.update(
+                (i, dict(m)) for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+            )
         return out
 
     def chunk_vectors(self, chunk_counts: dict[str, int]) -> dict[str, list[float]]:
@@ -341,16 +385,45 @@ class Store:
         out: dict[str, list[float]] = {}
         for lo in range(0, len(ids), PAGE):
             got = self._get(
-                "chunks", ids=ids[lo : lo + PAGE], include=CHUNK_FIELDS + ["embeddings"]
+                "chunks", ids=ids[lo : lo + PAGE], include=[*CHUNK_FIELDS, "embeddings"]
             )
             embs = got["embeddings"] if got["embeddings"] is not None else []
             for (_, text, _), emb in zip(chunk_rows(got), embs, strict=True):
                 out[text] = [float(x) for x in emb]
         return out
 
+    def vectors_of(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The stored vectors of these chunks: the ids found, and their vectors as rows."""
+        if not ids:
+            return [], np.zeros((0, self._dim or 0), dtype=np.float32)
+        got = self._get("chunks", ids=list(ids), include=["embeddings"])
+        vectors = got["embeddings"]
+        if vectors is None or not len(got["ids"]):
+            return [], np.zeros((0, self._dim or 0), dtype=np.float32)
+        return list(got["ids"]), np.asarray(vectors, dtype=np.float32)
+
+    def nearest_chunks(
+        self, vector: Sequence[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the n nearest chunks (that match `where`), best
+        first: ids and distances only (texts are read for the hits kept, see chunks_by_id)."""
+        if self._dim is not None and len(vector) != self._dim:
+            self._check_width(len(vector))
+        got = self._read(
+            lambda: self._chunks.query(
+                query_embeddings=np.asarray([vector], dtype=np.float32),
+                n_results=n,
+                where=where or None,
+                include=["distances"],
+            )
+        )
+        ids = got["ids"][0] if got["ids"] else []
+        dists = (got["distances"] or [[]])[0]
+        return [(c, 1.0 - float(x)) for c, x in zip(ids, dists, strict=True)]
+
     def dedup_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(id, record metadata) of every article: what the duplicate index is built from."""
-        yield from self._iter(self.articles, ["metadatas"])
+        yield from self._iter("articles", ["metadatas"])
 
     def broken_duplicates(self) -> list[Article]:
         """Exact-duplicate records whose original is gone or no longer the same article."""
@@ -363,8 +436,7 @@ class Store:
             for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
         ]
         targets = {str(m.get("dup_of", "")) for _, _, m in dups}
-        tg = self._get("articles", ids=sorted(targets), include=["metadatas"])
-        by_id = {i: dict(m) for i, m in zip(tg["ids"], tg["metadatas"] or [], strict=True)}
+        by_id = self.records(sorted(targets))
         broken = []
         for aid, doc, m in dups:
             t = by_id.get(str(m.get("dup_of", "")))
@@ -377,7 +449,7 @@ class Store:
                 )
             )
             if not same:
-                broken.append(_article_from(aid, doc, dict(m)))
+                broken.append(article_from(aid, doc, dict(m)))
         return broken
 
     def duplicate_counts(self) -> tuple[int, int]:
@@ -393,20 +465,19 @@ class Store:
 
     def article_ids(self) -> list[str]:
         """Every stored article id."""
-        return [i for i, _ in self._iter(self.articles, [])]
+        return [i for i, _ in self._iter("articles", [])]
 
     def get_article(self, article_id: str) -> tuple[Article, dict[str, Any]] | None:
         """The stored article and its record metadata, or None."""
-        got = self._get("articles", ids=[article_id], include=["metadatas"])
-        if not got["ids"]:
+        m = self.records([article_id]).get(article_id)
+        if m is None:
             return None
-        m = dict((got["metadatas"] or [{}])[0])
         text = self.article_texts([article_id]).get(article_id, "")
-        return _article_from(article_id, text, m), m
+        return article_from(article_id, text, m), m
 
     def list_articles(self) -> list[dict[str, Any]]:
         """Metadata of every article, newest first."""
-        rows = [{"id": i, **m} for i, m in self._iter(self.articles, ["metadatas"])]
+        rows = [{"id": i, **m} for i, m in self._iter("articles", ["metadatas"])]
         rows.sort(
             key=lambda r: (str(r.get("published", "")), str(r.get("title", ""))), reverse=True
         )
@@ -414,30 +485,27 @@ class Store:
 
     def count(self) -> tuple[int, int]:
         """(articles, chunks) in the index."""
-        return self._read(lambda: (self.articles.count(), self.chunks.count()))
+        return self._read(lambda: (self._articles.count(), self._chunks.count()))
 
     def article_hashes(self) -> dict[str, str]:
         """Content hash of every article record (tells which chunks changed in place)."""
-        return {aid: str(m.get("hash", "")) for aid, m in self._iter(self.articles, ["metadatas"])}
+        return {aid: str(m.get("hash", "")) for aid, m in self._iter("articles", ["metadatas"])}
 
     def chunk_ids(self) -> list[str]:
         """Every chunk id in the index (ids only: cheap, for syncing the lexical index)."""
-        return [cid for cid, _ in self._iter(self.chunks, [])]
+        return [cid for cid, _ in self._iter("chunks", [])]
 
     def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every chunk as (id, text, metadata), paged."""
-        offset = 0
-        while True:
-            got = self._read(
-                functools.partial(self._chunk_page, include=CHUNK_FIELDS, offset=offset)
-            )
-            if not got["ids"]:
-                return
+        for got in self._pages("chunks", CHUNK_FIELDS):
             yield from chunk_rows(got)
-            offset += len(got["ids"])
 
-    def _chunk_page(self, *, include: list[str], offset: int) -> Any:
-        return self.chunks.get(include=include, limit=PAGE, offset=offset)  # type: ignore[arg-type]
+    def iter_chunk_vectors(self) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray]]:
+        """Every chunk as (id, text, metadata, stored vector), paged: an index's export."""
+        for got in self._pages("chunks", [*CHUNK_FIELDS, "embeddings"]):
+            vectors = np.asarray(got["embeddings"], dtype=np.float32)
+            for (i, text, meta), v in zip(chunk_rows(got), vectors, strict=True):
+                yield i, text, meta, v
 
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """Text and metadata of the given chunks."""
@@ -446,50 +514,32 @@ class Store:
         got = self._get("chunks", ids=list(ids), include=CHUNK_FIELDS)
         return {i: (text, m) for i, text, m in chunk_rows(got)}
 
-    def dense_search(
-        self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
-    ) -> list[Hit]:
-        """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
-        n = self._read(self.chunks.count)
-        if n == 0:
-            return []
-        got = self._read(
-            lambda: self.chunks.query(
-                query_embeddings=np.asarray([vector], dtype=np.float32),
-                n_results=min(k, n),
-                where=where or None,
-                include=CHUNK_FIELDS + ["distances"],
-            )
-        )
-        rows = chunk_rows(
-            {"ids": got["ids"][0], **{f: (got[f] or [None])[0] for f in CHUNK_FIELDS}}  # type: ignore[literal-required]
-        )
-        dists = (got["distances"] or [[]])[0]
-        return [
-            Hit(chunk_from(i, text, meta), 1.0 - float(d), meta)
-            for (i, text, meta), d in zip(rows, dists, strict=True)
-        ]
+    def chunks_of(self, article_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of one article's stored chunks, by metadata (not by id)."""
+        got = self._get("chunks", where={"article_id": article_id}, include=CHUNK_FIELDS)
+        return chunk_rows(got)
 
-    def _iter(self, col: Collection, include: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-        which = {id(self.chunks): "chunks", id(self.texts): "texts"}.get(id(col), "articles")
+    def _pages(self, which: str, include: list[Any]) -> Iterator[Any]:
+        """Chroma `get` results of every row of one collection, PAGE rows at a time."""
         offset = 0
-
-        def page(o: int) -> Any:  # the collection is looked up again after a reopen
-            return getattr(self, which).get(include=include, limit=PAGE, offset=o)
-
         while True:
-            got = self._read(functools.partial(page, offset))
+            got = self._get(which, include=include, limit=PAGE, offset=offset)
             if not got["ids"]:
                 return
-            metas = got["metadatas"] or [{}] * len(got["ids"])
-            yield from zip(got["ids"], (dict(m) for m in metas), strict=True)
+            yield got
             offset += len(got["ids"])
 
+    def _iter(self, which: str, include: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of every row of one collection."""
+        for got in self._pages(which, include):
+            metas = got["metadatas"] or [{}] * len(got["ids"])
+            yield from zip(got["ids"], (dict(m) for m in metas), strict=True)
 
-CHUNK_FIELDS: list[Any] = ["documents", "metadatas"]  # a chunk's text is in one or the other
+
+CHUNK_FIELDS: list[Any] = ["metadatas"]  # a chunk's text is a metadata field (TEXT)
 
 
-def _stored(meta: dict[str, Any], text: str) -> dict[str, Any]:
+def stored_chunk(meta: dict[str, Any], text: str) -> dict[str, Any]:
     """A chunk's metadata as written to Chroma: filter fields, its text, the rest as JSON."""
     info = {k: v for k, v in meta.items() if k not in FILTERED}
     return {
@@ -502,14 +552,12 @@ def _stored(meta: dict[str, Any], text: str) -> dict[str, Any]:
 def chunk_rows(got: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """(id, text, metadata without the text) of each chunk in a Chroma `get` result."""
     ids = got["ids"]
-    docs = got.get("documents") or [None] * len(ids)
     metas = got.get("metadatas") or [None] * len(ids)
     rows = []
-    for i, doc, m in zip(ids, docs, metas, strict=True):
+    for i, m in zip(ids, metas, strict=True):
         meta = dict(m or {})
-        text = str(meta.pop(TEXT, None) or doc or "")
-        if INFO in meta:
-            meta.update(json.loads(meta.pop(INFO)))
+        text = str(meta.pop(TEXT, ""))
+        meta.update(json.loads(meta.pop(INFO, "{}")))
         rows.append((i, text, meta))
     return rows
 
@@ -526,7 +574,8 @@ def chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     )
 
 
-def _article_from(article_id: str, text: str, m: dict[str, Any]) -> Article:
+def article_from(article_id: str, text: str, m: dict[str, Any]) -> Article:
+    """Rebuild an Article from its stored text and record metadata."""
     return Article(
         id=article_id,
         text=text,
@@ -547,11 +596,9 @@ def _article_from(article_id: str, text: str, m: dict[str, Any]) -> Article:
 
 
 # Records and texts are never searched, but Chroma still wants a vector per row, and holds
-# every collection's vectors and graph in the writer's memory. A whole-article mean vector (384
-# floats) there cost ~1.7 KB per article per collection, for nothing; a 2-float marker,
-# distinct per article so the graph stays well-formed, does. Collections first written with
-# 384-float vectors (before) keep taking them: Chroma fixes a collection's dimension at its
-# first write.
+# every collection's vectors and graph in the writer's memory. A whole-article vector there
+# would cost ~1.7 KB per article per collection, for nothing; a 2-float marker, distinct per
+# article so the graph stays well-formed, is all Chroma needs.
 def _markers(ids: Sequence[str]) -> Any:
     """A 2-d unit vector per id, at an angle taken from its hash (distinct, and stable)."""
     turns = [
@@ -560,14 +607,3 @@ def _markers(ids: Sequence[str]) -> Any:
     ]
     angles = 2 * np.pi * np.asarray(turns, dtype=np.float64)
     return np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
-
-
-def _mean_unit(vectors: Sequence[Sequence[float]]) -> list[float]:
-    """Normalized mean vector (a whole-article embedding); a unit axis when there are none."""
-    if not len(vectors):
-        v = np.zeros(384, dtype=np.float32)
-        v[0] = 1.0
-        return v.tolist()
-    m = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-    norm = float(np.linalg.norm(m)) or 1.0
-    return (m / norm).tolist()

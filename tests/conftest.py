@@ -52,16 +52,11 @@ def local_llm():
 
 def indexed_retriever(tmp_path: Path, embeddings: Any, items: list[Any], name: str) -> Any:
     """A Retriever over a fresh on-disk Chroma under tmp_path holding `items` (Articles)."""
-    import chromadb
-
     from ingest.index import index_sources
     from qa.retrieve import Retriever
-    from qa.store import Store
+    from tests.store_support import local_store
 
-    client = chromadb.PersistentClient(
-        path=str(tmp_path / "c"), settings=chromadb.config.Settings(anonymized_telemetry=False)
-    )
-    store = Store(client, embeddings, name)
+    store = local_store(tmp_path / "c", embeddings, name)
     index_sources(
         [str(tmp_path)],
         store=store,

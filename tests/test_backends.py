@@ -26,7 +26,7 @@ def indexed_app(tmp_path: Path, embeddings, **kw: object) -> App:
 
 @pytest.mark.slow
 def test_openai_backend_against_loopback_server(tmp_path: Path, embeddings, local_llm) -> None:
-    from qa.openai_server import serve_openai
+    from tests.openai_server import serve_openai
 
     server, _thread = serve_openai(local_llm, host="127.0.0.1", port=0)
     try:

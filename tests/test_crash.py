@@ -18,7 +18,6 @@ import pytest
 from ingest.chunking import chunk
 from ingest.loaders import load
 from qa.app import App
-from qa.store import CHUNK_FIELDS, chunk_rows
 from qa.types import Article
 from tests.conftest import make_settings
 
@@ -93,9 +92,7 @@ def check_consistent(app: App, expected: dict[str, int]) -> None:
     """Exactly the expected chunks; every chunk vouched for by its article's record."""
     store = app.store
     records = {i: m for i, m in store.dedup_rows()}
-    per_article = Counter(
-        m["article_id"] for m in store.chunks.get(include=["metadatas"])["metadatas"]
-    )
+    per_article = Counter(m["article_id"] for _, _, m in store.iter_chunks())
     assert set(records) == set(expected)
     assert dict(per_article) == expected
     assert {i: int(m["chunks"]) for i, m in records.items()} == expected
@@ -104,7 +101,7 @@ def check_consistent(app: App, expected: dict[str, int]) -> None:
 
 
 def _docs(app: App) -> tuple[list[str], list[str]]:
-    rows = chunk_rows(app.store.chunks.get(include=CHUNK_FIELDS))
+    rows = list(app.store.iter_chunks())
     return [i for i, _, _ in rows], [text for _, text, _ in rows]
 
 
@@ -163,9 +160,7 @@ def test_sigkill_mid_index_then_rerun(app: App, tmp_path: Path) -> None:
 
     kill_when(proc, some_rewritten, lambda: None)
     stored = {i: m for i, m in app.store.dedup_rows()}
-    counts = Counter(
-        m["article_id"] for m in app.store.chunks.get(include=["metadatas"])["metadatas"]
-    )
+    counts = Counter(m["article_id"] for _, _, m in app.store.iter_chunks())
     for aid in before:  # every earlier article still has its record and chunks
         assert aid in stored and counts[aid] > 0
 

@@ -13,8 +13,9 @@ from ingest.chunking import chunk
 from ingest.index import IndexReport, index_sources, remove_articles
 from ingest.manifest import Manifest
 from qa.errors import LoadError
-from qa.store import CHUNK_FIELDS, Store, chunk_rows
+from qa.store import Store
 from qa.types import Article
+from tests.store_support import dense_search, local_store, raw, write_article
 
 TEXTS = {
     "a": "Huawei faces a ban. Google stopped supplying Android updates to the company.",
@@ -39,18 +40,12 @@ def articles(texts: dict[str, str], origin: str) -> list[Article]:
 
 
 def _texts(store: Store, article_id: str) -> list[str]:
-    got = store.chunks.get(where={"article_id": article_id}, include=CHUNK_FIELDS)
-    return [text for _, text, _ in chunk_rows(got)]
+    return [text for _, text, _ in store.chunks_of(article_id)]
 
 
 @pytest.fixture
 def store(tmp_path: Path, embeddings) -> Store:
-    import chromadb
-
-    client = chromadb.PersistentClient(
-        path=str(tmp_path / "chroma"), settings=chromadb.config.Settings(anonymized_telemetry=False)
-    )
-    return Store(client, embeddings, "test")
+    return local_store(tmp_path / "chroma", embeddings)
 
 
 def run(
@@ -83,7 +78,7 @@ def test_changed_article_replaces_its_chunks(store: Store, embeddings, tmp_path:
     report = run(store, embeddings, tmp_path, articles(shorter, str(tmp_path)))
     assert (report.updated, report.unchanged) == (1, 2)
     assert _texts(store, "a") == ["Huawei faces a ban."]
-    total = sum(len(store.chunks.get(where={"article_id": k})["ids"]) for k in shorter)
+    total = sum(len(store.chunks_of(k)) for k in shorter)
     assert total == report.chunks == store.count()[1]
 
 
@@ -93,7 +88,7 @@ def test_vanished_article_is_removed(store: Store, embeddings, tmp_path: Path) -
     report = run(store, embeddings, tmp_path, articles(fewer, str(tmp_path)))
     assert report.removed == 1
     assert store.get_article("b") is None
-    assert store.chunks.get(where={"article_id": "b"})["ids"] == []
+    assert store.chunks_of("b") == []
 
 
 def test_failed_file_keeps_what_it_indexed_before(store: Store, embeddings, tmp_path: Path) -> None:
@@ -116,17 +111,16 @@ def test_killed_run_is_repaired_without_duplicates(
 ) -> None:
     marker = tmp_path / "index.dirty"
     # A run that died after storing chunks of "z" but before its article record.
-    store.chunks.upsert(
+    raw(store, "chunks").upsert(
         ids=["z:0"],
-        documents=["orphan"],
         embeddings=[[1.0] + [0.0] * 383],
-        metadatas=[{"article_id": "z"}],
+        metadatas=[{"article_id": "z", "text": "orphan", "info": "{}"}],
     )
     marker.touch()
     report = run(store, embeddings, tmp_path, articles(TEXTS, str(tmp_path)), dirty_marker=marker)
     assert not marker.exists()
-    assert store.chunks.get(ids=["z:0"])["ids"] == []
-    assert report.chunks == store.count()[1] == len(store.chunks.get()["ids"])
+    assert store.chunks_by_id(["z:0"]) == {}
+    assert report.chunks == store.count()[1] == len(store.chunk_ids())
 
 
 def test_manifest_remembers_sources_after_success(store: Store, embeddings, tmp_path: Path) -> None:
@@ -171,13 +165,12 @@ def art(aid: str, text: str, origin: str, url: str = "", path: str = "") -> Arti
 
 
 def records(store: Store) -> dict[str, dict]:
-    got = store.articles.get(include=["metadatas"])
-    return {i: dict(m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+    return dict(store.dedup_rows())
 
 
 def chunk_ids_by_article(store: Store) -> dict[str, int]:
     out: dict[str, int] = {}
-    for m in store.chunks.get(include=["metadatas"])["metadatas"]:
+    for _, _, m in store.iter_chunks():
         out[m["article_id"]] = out.get(m["article_id"], 0) + 1
     return out
 
@@ -241,38 +234,20 @@ def test_the_end_of_a_run_is_written_a_step_at_a_time(
     assert report.added == 8 and sum(sizes) == report.chunks == store.count()[1]
 
 
-def test_records_hold_small_markers_and_older_indexes_keep_their_vectors(
-    store: Store, embeddings, tmp_path: Path
-) -> None:
-    import chromadb
+def test_records_hold_small_markers(store: Store, embeddings, tmp_path: Path) -> None:
     import numpy as np
 
     o = str(tmp_path)
     items = [*articles(TEXTS, o), art("copy", TEXTS["a"] + " ", o)]  # one exact copy
     report = run(store, embeddings, tmp_path, items)
     assert (report.added, report.duplicates) == (4, 1)
-    for col in (store.articles, store.texts):  # read by id only: no 384-float vectors held
-        got = col.get(include=["embeddings"])
+    for which in ("articles", "texts"):  # read by id only: no 384-float vectors held
+        got = raw(store, which).get(include=["embeddings"])
         vectors = np.asarray(got["embeddings"])
         assert vectors.shape == (4, 2) and np.allclose(np.linalg.norm(vectors, axis=1), 1)
         assert len({tuple(v) for v in vectors.round(6)}) == 4  # distinct: a well-formed graph
-    # An index written before: its record collections took whole-article mean vectors.
-    client = chromadb.PersistentClient(
-        path=str(tmp_path / "old"), settings=chromadb.config.Settings(anonymized_telemetry=False)
-    )
-    old = Store(client, embeddings, "old")
-    unit = np.zeros((1, 384), dtype=np.float32)
-    unit[0, 0] = 1
-    old.articles.upsert(ids=["gone"], embeddings=unit, metadatas=[{"hash": "h"}])
-    old.texts.upsert(ids=["gone"], embeddings=unit, metadatas=[{"text": "t"}])
-    report = run(old, embeddings, tmp_path, items)
-    assert (report.added, report.duplicates) == (4, 1)
-    assert set(old.article_texts(["a", "copy"]).values()) == {TEXTS["a"], TEXTS["a"] + " "}
-    for col in (old.articles, old.texts):
-        got = col.get(ids=["a", "b", "c", "copy"], include=["embeddings", "metadatas"])
-        vectors = np.asarray(got["embeddings"])
-        assert vectors.shape == (4, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1)
-    assert records(old)["copy"]["dup_of"] == "a" and old.count()[0] == 5
+    assert set(store.article_texts(["a", "copy"]).values()) == {TEXTS["a"], TEXTS["a"] + " "}
+    assert records(store)["copy"]["dup_of"] == "a" and store.count()[0] == 4
 
 
 def test_same_canonical_url_is_one_article(store: Store, embeddings, tmp_path: Path) -> None:
@@ -291,8 +266,7 @@ def test_near_duplicate_is_linked_not_merged(store: Store, embeddings, tmp_path:
     report = run(store, embeddings, tmp_path, [art("a", STORY, o), art("w", wire, o)])
     assert (report.added, report.near_duplicates, report.duplicates) == (2, 1, 0)
     assert records(store)["w"]["dup_of"] == "a" and records(store)["w"]["dup_kind"] == "near"
-    got = store.chunks.get(where={"article_id": "w"}, include=CHUNK_FIELDS)
-    metas = [m for _, _, m in chunk_rows(got)]
+    metas = [m for _, _, m in store.chunks_of("w")]
     assert metas and all(m["dup_of"] == "a" for m in metas)  # retrieval collapses by this
     other = run(store, embeddings, tmp_path, [art("a", STORY, o), art("c", TEXTS["c"], o)])
     assert records(store)["c"]["dup_of"] == "" and other.near_duplicates == 0
@@ -350,8 +324,7 @@ def test_an_edit_reembeds_only_the_chunks_it_changed(
     counting.texts = 0
     report = run(store, counting, tmp_path, [retitled], **whole_sentences)
     assert (report.updated, report.embedded_chunks, counting.texts) == (1, 0, 0)
-    got = store.chunks.get(where={"article_id": "a"}, include=CHUNK_FIELDS)
-    assert {m["title"] for _, _, m in chunk_rows(got)} == {"New title"}
+    assert {m["title"] for _, _, m in store.chunks_of("a")} == {"New title"}
 
 
 def test_only_rereads_the_given_paths(store: Store, embeddings, tmp_path: Path) -> None:
@@ -388,7 +361,7 @@ def test_repair_after_a_kill_mid_update(store: Store, embeddings, tmp_path: Path
     marker = tmp_path / "index.dirty"
     run(store, embeddings, tmp_path, articles(TEXTS, o))
     # Killed mid-update of "a": one chunk gone, the record still has the old hash.
-    store.chunks.delete(ids=["a:0"])
+    raw(store, "chunks").delete(ids=["a:0"])
     # ...and before it reached another source, which the marker remembers.
     other = tmp_path / "other"
     other.mkdir()
@@ -443,36 +416,34 @@ def test_excluded_items_are_skipped(store: Store, embeddings, tmp_path: Path) ->
     assert report.added == 2 and store.get_article("b") is None
 
 
-def test_chunk_text_is_metadata_and_older_indexes_still_read(store: Store, embeddings) -> None:
+def test_chunk_text_is_metadata(store: Store, embeddings) -> None:
     # Chunk text lives in a metadata field (Chroma full-text indexes documents, at a third of
-    # indexing's CPU outside the model); chunks written by earlier versions carry it as the
-    # document, and every read path must give the same text either way.
+    # indexing's CPU outside the model), and every read path gives it back.
     new = "Huawei faces a ban on chips."
-    old = "Samsung reports record profits."
-    store.write_article(
-        art("a", new, "/o"),
-        chunk("a", new, count_tokens=embeddings.count_tokens),
-        embeddings.embed_documents([new]),
-    )
-    stored = store.chunks.get(ids=["a:0"], include=["documents", "metadatas"])
+    other = "Samsung reports record profits."
+    for aid, text in (("a", new), ("b", other)):
+        write_article(
+            store,
+            art(aid, text, "/o"),
+            chunk(aid, text, count_tokens=embeddings.count_tokens),
+            embeddings.embed_documents([text]),
+        )
+    stored = raw(store, "chunks").get(ids=["a:0"], include=["documents", "metadatas"])
     assert stored["documents"] == [None] and stored["metadatas"][0]["text"] == new
     # Fields never filtered on are folded into one JSON field (fewer SQLite rows per chunk).
     assert set(stored["metadatas"][0]) == {"article_id", "chunk", "day", "source", "text", "info"}
-    meta = {**art("b", old, "/o").metadata(), "chunk": 0, "start": 0, "end": len(old)}
-    store.chunks.upsert(
-        ids=["b:0"], documents=[old], metadatas=[meta], embeddings=embeddings.embed_documents([old])
-    )
     by_id = store.chunks_by_id(["a:0", "b:0"])
-    assert {cid: text for cid, (text, _) in by_id.items()} == {"a:0": new, "b:0": old}
+    assert {cid: text for cid, (text, _) in by_id.items()} == {"a:0": new, "b:0": other}
     assert all("text" not in m and "info" not in m for _, m in by_id.values())
-    # Both layouts read back with the same fields, unfolded.
+    # Read back unfolded, every field there.
     a_meta, b_meta = by_id["a:0"][1], by_id["b:0"][1]
     assert a_meta["title"] == "T a" and a_meta["end"] == len(new) and a_meta["dup_of"] == ""
-    assert set(a_meta) - {"day", "dup_of"} == set(b_meta) and b_meta["title"] == "T b"
-    assert sorted(text for _, text, _ in store.iter_chunks()) == sorted([new, old])
-    hits = store.dense_search(embeddings.embed_query("Samsung profits"), 2)
-    assert {h.chunk.id: h.chunk.text for h in hits} == {"a:0": new, "b:0": old}
-    assert set(store.chunk_vectors({"a": 1, "b": 1})) == {new, old}
+    assert set(a_meta) == set(b_meta) and b_meta["title"] == "T b"
+    assert sorted(text for _, text, _ in store.iter_chunks()) == sorted([new, other])
+    hits = dense_search(store, embeddings.embed_query("Samsung profits"), 2)
+    assert [h.chunk.id for h in hits] == ["b:0", "a:0"]
+    assert {h.chunk.id: h.chunk.text for h in hits} == {"a:0": new, "b:0": other}
+    assert set(store.chunk_vectors({"a": 1, "b": 1})) == {new, other}
 
 
 def test_article_text_has_its_own_collection_and_orphans_are_swept(
@@ -483,23 +454,23 @@ def test_article_text_has_its_own_collection_and_orphans_are_swept(
     from ingest.recovery import sweep
 
     text = "Huawei faces a ban on chips. Its suppliers are worried."
-    store.write_article(
-        art("a", text, "/o"), chunk("a", text, count_tokens=embeddings.count_tokens), [[0.1] * 384]
+    write_article(
+        store,
+        art("a", text, "/o"),
+        chunk("a", text, count_tokens=embeddings.count_tokens),
+        [[0.1] * 384],
     )
-    record = store.articles.get(ids=["a"], include=["documents", "metadatas"])
+    record = raw(store, "articles").get(ids=["a"], include=["documents", "metadatas"])
     assert record["documents"] == [None] and "text" not in record["metadatas"][0]
     found = store.get_article("a")
     assert found is not None and found[0].text == text
-    old = "Samsung reports record profits."  # a record from before: text as its document
-    meta = {**art("b", old, "/o").metadata(), "hash": "h", "chunks": 0}
-    store.articles.upsert(ids=["b"], documents=[old], metadatas=[meta], embeddings=[[1.0, 0.0]])
-    assert store.article_texts(["a", "b"]) == {"a": text, "b": old}
-    store.texts.upsert(ids=["gone"], metadatas=[{"text": "x"}], embeddings=[[0.0, 1.0]])
+    assert store.article_texts(["a", "b"]) == {"a": text}
+    raw(store, "texts").upsert(ids=["gone"], metadatas=[{"text": "x"}], embeddings=[[0.0, 1.0]])
     assert store.orphan_texts() == ["gone"]
     sweep(store)  # what the next run does after a killed one
     assert store.orphan_texts() == [] and store.article_texts(["a"]) == {"a": text}
     store.delete_article("a")
-    assert store.texts.get(ids=["a"])["ids"] == []
+    assert store.article_texts(["a"]) == {} and raw(store, "texts").get(ids=["a"])["ids"] == []
 
 
 def test_freed_memory_is_handed_back_between_write_batches(

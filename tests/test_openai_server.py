@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
 from qa.llm_local import LocalChatModel, find_gguf
-from qa.openai_server import OpenAIServer, serve_openai
+from tests.openai_server import OpenAIServer, serve_openai
 
 QUESTION = [
     SystemMessage("You are a helpful assistant. Answer in two sentences."),

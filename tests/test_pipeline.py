@@ -3,6 +3,7 @@ embedded ahead and handed over exactly once, errors reach the caller, and `index
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +14,6 @@ from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
 from ingest.pipeline import EmbedAhead, hint, prefetch, prefetching
 from qa.app import App
-from qa.store import CHUNK_FIELDS, chunk_rows
 
 from .conftest import make_settings
 
@@ -161,9 +161,9 @@ def test_index_embeds_ahead_and_stores_the_same_vectors(app, tmp_path):
     report = app.index([str(folder)])
     assert report.added == 12 and report.embedded_chunks > 32
     assert "articleqa-embed-ahead" in calls  # embedding ran beside chunking
-    got = app.store.chunks.get(include=[*CHUNK_FIELDS, "embeddings"], limit=3)
-    expected = np.asarray(real.embed_documents([text for _, text, _ in chunk_rows(got)]))
-    assert np.allclose(np.asarray(got["embeddings"]), expected, atol=1e-5)
+    got = list(itertools.islice(app.store.iter_chunk_vectors(), 3))
+    expected = np.asarray(real.embed_documents([text for _, text, _, _ in got]))
+    assert np.allclose(np.asarray([v for _, _, _, v in got]), expected, atol=1e-5)
 
 
 def test_index_starts_the_model_worker_early_only_for_new_sources(app, tmp_path):
@@ -227,8 +227,8 @@ def test_index_hands_the_chunkers_word_pieces_to_the_model(tmp_path, onnx_int8, 
     app = App(make_settings(tmp_path))
     app.__dict__["embeddings"] = onnx_int8
     report = app.index([str(folder)])
-    got = app.store.chunks.get(include=[*CHUNK_FIELDS, "embeddings"])
-    texts = [text for _, text, _ in chunk_rows(got)]
+    got = list(app.store.iter_chunk_vectors())
+    texts = [text for _, text, _, _ in got]
     assert report.embedded_chunks == len(texts) > 8
     assert sorted(remembered) == sorted(texts) and not onnx_int8._memo  # all handed, all used
     # The model read exactly the pieces tokenizing each chunk gives. (Its vectors then match
@@ -237,5 +237,5 @@ def test_index_hands_the_chunkers_word_pieces_to_the_model(tmp_path, onnx_int8, 
     # batch for batch.)
     assert read == {t: onnx_int8.encoder.encode(t).ids for t in texts}
     monkeypatch.setattr(onnx_int8, "_model_ids", real_ids)  # tokenizing again, as a check
-    stored = np.asarray(got["embeddings"], dtype=np.float32)
+    stored = np.asarray([v for _, _, _, v in got], dtype=np.float32)
     assert (stored * onnx_int8.embed_array(texts)).sum(axis=1).min() > 0.99
