@@ -25,8 +25,8 @@ from ingest.chunking import TokenCounter, TokenEncoder, chunk_tokens
 from ingest.dedup import DedupIndex, Match, decode, encode, keys, minhash
 from ingest.manifest import Manifest
 from ingest.memory import release_free_memory
-from ingest.normalize import ONLY_HTTP, has_scheme
-from ingest.paths import shown
+from ingest.normalize import ONLY_HTTP, has_scheme, is_url
+from ingest.paths import shown, within
 from ingest.pipeline import EmbedAhead, hint, prefetching, remember_tokens
 from ingest.recovery import sweep, unfinished, write_marker
 from ingest.report import (
@@ -56,13 +56,9 @@ def origin_of(source: str) -> str:
     return os.path.abspath(os.path.expanduser(source.strip()))
 
 
-def _is_url(origin: str) -> bool:
-    return bool(re.match(r"^https?://", origin, re.I))
-
-
 def _file_of(where: str) -> str:
     """'path/to/file.jsonl:12' -> 'path/to/file.jsonl' (records fail, files stay)."""
-    return where if _is_url(where) else re.sub(r":\d+$", "", where)
+    return where if is_url(where) else re.sub(r":\d+$", "", where)
 
 
 @dataclass
@@ -397,10 +393,10 @@ def _index_origin(
 ) -> None:
     """Load one source and reconcile the store with what it holds now."""
     store, dry_run = run.store, run.dry_run
-    if has_scheme(origin) and not _is_url(origin):
+    if has_scheme(origin) and not is_url(origin):
         run.report.failed.append({"path": origin, "error": ONLY_HTTP})
         return
-    if not _is_url(origin) and not os.path.exists(origin):
+    if not is_url(origin) and not os.path.exists(origin):
         if manifest is not None and origin in manifest.sources:
             run.remove(before)  # the user deleted the source
             if not dry_run:
@@ -408,7 +404,7 @@ def _index_origin(
         else:
             run.report.failed.append({"path": shown(origin), "error": "no such file or folder"})
         return
-    targets = sorted(p for p in only if _under(p, origin)) if only is not None else [origin]
+    targets = sorted(p for p in only if within(p, origin)) if only is not None else [origin]
     failed: dict[str, str] = {}  # a file, URL or record ("file:line") -> why it failed
     read = 0
     for target in targets:
@@ -425,7 +421,7 @@ def _index_origin(
         if aid not in run.seen
         and str(meta.get("path", "")) not in bad_files
         and not _archived(origin, str(meta.get("path", "")))
-        and (only is None or any(_under(str(meta.get("path", "")), shown(t)) for t in targets))
+        and (only is None or any(within(str(meta.get("path", "")), shown(t)) for t in targets))
     ]
     run.remove(stale)
     if manifest is not None and not dry_run and (only is None or origin in manifest.sources):
@@ -475,13 +471,9 @@ def _feed(
 def _archived(origin: str, path: str) -> bool:
     """Feed entries stay after they scroll off their feed (the index is the archive); they go
     with the feed file or when the user removes the feed."""
-    if _is_url(origin):
+    if is_url(origin):
         return True
     return path.lower().endswith(FEED_SUFFIXES) and os.path.exists(path)
-
-
-def _under(path: str, origin: str) -> bool:
-    return path == origin or path.startswith(origin.rstrip(os.sep) + os.sep)
 
 
 def _recover(

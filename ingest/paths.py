@@ -54,6 +54,12 @@ def identity(path: str) -> str:
     return f"{shown(path)}\x00{raw_bytes(path).hex()}"
 
 
+def within(path: str, folder: str) -> bool:
+    """True when path is folder or lies under it (compared as text: both as the OS names them,
+    or both as stored)."""
+    return bool(path) and (path == folder or path.startswith(folder.rstrip(os.sep) + os.sep))
+
+
 def not_regular(path: str) -> str:
     """Why path cannot be read as a file ("" when it is a regular file or missing), found with
     stat() alone: opening a FIFO to look would block."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ingest.normalize import is_url
 from qa.errors import LoadError
 from qa.types import Article
 
@@ -67,7 +67,7 @@ def estimate_total(
     for origin in origins:
         if prior[origin]:
             total += len(prior[origin])
-        elif re.match(r"^https?://", origin, re.I):
+        elif is_url(origin):
             total += 1
         else:
             total += sum(_count(path, load) for path in _files(origin))

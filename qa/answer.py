@@ -34,7 +34,7 @@ from qa.retrieve import Filters, Retriever
 from qa.rewrite import Turn, follow_up
 from qa.short_answer import DATE, NAME, NUMBER, question_type
 from qa.timewords import named_days
-from qa.types import Answer, Citation, Hit
+from qa.types import Answer, Citation, Hit, final_answer
 from qa.verify import (
     Candidate,
     candidates,
@@ -208,12 +208,7 @@ def _reports_day(c: Candidate, days: list[tuple[int | None, int, int]]) -> bool:
 
 def answer(question: str, **kwargs: object) -> Answer:
     """The final Answer of `stream_answer` (same keyword arguments), without the tokens."""
-    result = None
-    for item in stream_answer(question, **kwargs):  # type: ignore[arg-type]
-        if isinstance(item, Answer):
-            result = item
-    assert result is not None
-    return result
+    return final_answer(stream_answer(question, **kwargs))  # type: ignore[arg-type]
 
 
 def _draft(

@@ -1,21 +1,28 @@
 """The composition root: builds the parts from Settings once, lazily, and wires them together.
 
-The CLI and the UI both hold one App; nothing else reads settings.
+App is the one way to answer, search, index, upload and remove: the CLI, the terminal chat,
+the chat tab, the library tab and the API are views over its methods (and the same Answer).
+Nothing else reads settings.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import os
 import re
+import shutil
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.normalize import is_url
+from ingest.paths import is_clean, within
 from qa import backends
 from qa.errors import ConfigError, EmptyIndexError, InputError, NotFoundError
-from qa.settings import Settings
+from qa.settings import LLM_BACKENDS, Settings
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -27,7 +34,7 @@ if TYPE_CHECKING:
     from qa.retrieve import Filters, Retriever
     from qa.rewrite import Turn
     from qa.store import Store
-    from qa.types import Answer, Article
+    from qa.types import Answer, Article, Hit
 
 
 class App:
@@ -35,6 +42,8 @@ class App:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._other_llms: dict[str, BaseChatModel | None] = {}  # see chat_model
+        self._other_llms_lock = threading.Lock()
 
     @functools.cached_property
     def embeddings(self) -> Embeddings:
@@ -63,6 +72,19 @@ class App:
         """The answering chat model (None for the extractive backend)."""
         return backends.make_llm(self.settings)
 
+    def chat_model(self, backend: str | None = None) -> BaseChatModel | None:
+        """The chat model of an answer backend (None: the configured one), each built once;
+        None for the extractive backend."""
+        if backend is None or backend == self.settings.llm:
+            return self.llm
+        if backend not in LLM_BACKENDS:
+            raise ConfigError(f"unknown answer backend {backend!r}")
+        with self._other_llms_lock:  # the chat tab asks from several threads
+            if backend not in self._other_llms:
+                other = self.settings.model_copy(update={"llm": backend})
+                self._other_llms[backend] = backends.make_llm(other)
+            return self._other_llms[backend]
+
     @property
     def _local_dir(self) -> Path:
         """Per-process files (manifest, lexical index, lock) for this store."""
@@ -81,18 +103,22 @@ class App:
         history: Sequence[Turn] = (),
         filters: Filters | None = None,
         k: int | None = None,
+        backend: str | None = None,
     ) -> Iterator[str | Answer]:
-        """Stream an answer with this App's parts and settings: tokens, then the Answer."""
+        """Stream an answer with this App's parts and settings: the model's tokens, then the
+        Answer (last). `backend`: another answer backend for this question (see chat_model).
+        A bad question, an empty index or an unknown backend raise here, before streaming."""
         from qa.answer import stream_answer
         from qa.inputs import check_question
 
         check_question(question)
         self.require_articles()
+        llm = self.chat_model(backend)
         s = self.settings
         return stream_answer(
             question,
             retriever=self.retriever,
-            llm=self.llm,
+            llm=llm,
             history=history,
             k=k or s.k,
             filters=filters,
@@ -100,6 +126,18 @@ class App:
             context=s.answer_context,
             quotes=s.answer_quotes,
         )
+
+    def search(
+        self, query: str, *, k: int | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
+        """Retrieval only: the ranked passages for a query."""
+        self.require_articles()
+        return self.retriever.search(query, k=k or self.settings.k, filters=filters)
+
+    def articles(self) -> list[dict[str, Any]]:
+        """The indexed articles, newest first: id, title, url, path, source, published, chunks."""
+        keys = ("id", "title", "url", "path", "source", "published", "chunks")
+        return [{k: r.get(k, "") for k in keys} for r in self.store.list_articles()]
 
     def check(
         self,
@@ -238,11 +276,76 @@ class App:
             self.__dict__.pop(part, None)  # opened on the old files: open the new ones
         return self.reindex(progress=progress, on_wait=on_wait)
 
+    @property
+    def uploads_dir(self) -> Path:
+        """Where uploaded files are kept (absolute, as their articles' origins are stored), so
+        that re-index can read them again."""
+        return Path(os.path.abspath(self.settings.data_dir / "uploads"))
+
+    def upload(
+        self,
+        files: Sequence[str],
+        *,
+        progress: ProgressFn | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> tuple[IndexReport, list[str]]:
+        """Keep uploaded (temporary) files in uploads_dir under their own names and index
+        them: a file uploaded again under the same name replaces the old one, and its articles
+        are updated. Uploads that fail whole (an empty or unreadable file) are removed again,
+        so re-index does not fail on them. The index summary, and those uploads' names."""
+        from ingest.index import origin_of
+
+        folder = self.uploads_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = []
+        for f in files:
+            dest = folder / Path(f).name
+            shutil.copyfile(f, dest)
+            kept.append(str(dest))
+        report = self.index(kept, progress=progress, on_wait=on_wait)
+        whole = {f["path"] for f in report.failed}
+        rejected = [path for path in kept if origin_of(path) in whole]
+        for path in rejected:
+            with contextlib.suppress(NotFoundError):  # never remembered, or already gone
+                self.remove(path, on_wait=on_wait)
+            Path(path).unlink(missing_ok=True)
+        return report, [Path(path).name for path in rejected]
+
+    def upload_named(self, target: str) -> Path | None:
+        """The kept upload that target names (its file name, its path, or an article read
+        from it); None when it names none."""
+        from ingest.index import origin_of
+
+        target = target.strip()
+        # An article id is clean text; a path with undecodable bytes is no id (nor can Chroma
+        # take it).
+        got = self.store.get_article(target) if target and is_clean(target) else None
+        if got is not None:
+            origin = str(got[1].get("origin", ""))
+        elif Path(target).name == target and (self.uploads_dir / target).is_file():
+            origin = str(self.uploads_dir / target)
+        else:
+            origin = origin_of(target) if target else ""
+        return Path(origin) if origin and Path(origin).parent == self.uploads_dir else None
+
     def remove(self, target: str, on_wait: Callable[[str], None] | None = None) -> int:
-        """Remove what `target` names: an indexed source, a file or folder inside one, a URL or
-        an article id. Removed items inside a remembered source stay out of later re-scans
-        until indexed again by name (an article removed alone: its file or feed indexed by
-        name). Return how many articles were removed."""
+        """Remove what `target` names: an indexed source, a file or folder inside one, a URL,
+        an article id, or an uploaded file (by its name, its path or one of its articles: it
+        goes with all its articles, and its kept copy is deleted). Removed items inside a
+        remembered source stay out of later re-scans until indexed again by name (an article
+        removed alone: its file or feed indexed by name). Return how many articles were
+        removed."""
+        target = target.strip()
+        if not target:
+            raise NotFoundError("nothing to remove: give an article id, a path or a URL")
+        upload = self.upload_named(target)
+        removed = self._remove(str(upload) if upload else target, on_wait)
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+        return removed
+
+    def _remove(self, target: str, on_wait: Callable[[str], None] | None) -> int:
+        """Remove what target names (see remove), under the writer lock."""
         from ingest.dedup import url_key
         from ingest.index import origin_of, remove_articles
         from ingest.lock import writer_lock
@@ -251,7 +354,7 @@ class App:
 
         origin = origin_of(target)
         stored = shown(origin)  # how the store writes a path that is not valid UTF-8
-        ukey = url_key(target) if target.lower().startswith(("http://", "https://")) else ""
+        ukey = url_key(target) if is_url(target) else ""
         with writer_lock(self._local_dir, on_wait):
             self.store.refresh()
             _ = self.retriever  # its BM25 term counts listen to the writes that follow
@@ -262,13 +365,13 @@ class App:
                 for aid, m in rows
                 if aid == target
                 or m.get("origin") == stored
-                or _within(str(m.get("path", "")), stored)
+                or within(str(m.get("path", "")), stored)
                 or (ukey and (m.get("url_key") == ukey or m.get("url") == target))
             }
             ids = list(found)
             is_source = origin in manifest.sources
-            inside = [o for o in manifest.sources if o != origin and _within(origin, o)]
-            pending = [o for o in unfinished(self._dirty_marker) or [] if _within(o, origin)]
+            inside = [o for o in manifest.sources if o != origin and within(origin, o)]
+            pending = [o for o in unfinished(self._dirty_marker) or [] if within(o, origin)]
             # A path inside an indexed folder that holds no article is still worth removing
             # when it exists (a file that fails on every run); a mistyped one is an error.
             named = ids or is_source or pending or (inside and os.path.lexists(origin))
@@ -276,7 +379,7 @@ class App:
                 known = [shown(o) for o in manifest.sources]
                 known += [str(m.get(f, "")) for _, m in rows for f in ("path", "url")]
                 raise NotFoundError(not_indexed(shown(target), target if ukey else stored, known))
-            for o in [o for o in manifest.sources if _within(o, origin)]:
+            for o in [o for o in manifest.sources if within(o, origin)]:
                 manifest.discard(o)  # the source, and any source inside it
             if inside or not is_source:  # part of a remembered source: keep it out of re-scans
                 by_path = not ukey and ids != [target]
@@ -291,7 +394,7 @@ class App:
                 overlap_tokens=self.settings.chunk_overlap_tokens,
                 dirty_marker=self._dirty_marker,
                 notify=on_wait,
-                forget=lambda o: _within(o, origin),
+                forget=lambda o: within(o, origin),
             )
             manifest.save()
             self._after_write()
@@ -344,7 +447,7 @@ def not_indexed(target: str, key: str, known: Iterable[str]) -> str:
     current folder)."""
     close = difflib.get_close_matches(key, sorted({k for k in known if k}), n=3)
     here = os.getcwd()
-    shown = [os.path.relpath(c, here) if _within(c, here) else c for c in close]
+    shown = [os.path.relpath(c, here) if within(c, here) else c for c in close]
     hint = f"; close: {', '.join(shown)}" if shown else ""
     return f"{target}: not in the index{hint} (see `articleqa list`)"
 
@@ -365,11 +468,6 @@ def _holder(meta: dict[str, Any]) -> str:
     """The file or feed an article was read from (indexing it again by name brings the
     article back): its file, else the source it came from (a feed or page URL)."""
     return str(meta.get("path") or meta.get("origin") or "")
-
-
-def _within(path: str, folder: str) -> bool:
-    """True when path is folder or lies under it."""
-    return bool(path) and (path == folder or path.startswith(folder.rstrip(os.sep) + os.sep))
 
 
 def quiet_environment() -> None:

@@ -20,11 +20,12 @@ import click
 from qa.app import App, quiet_environment
 from qa.errors import ArticleQAError, ConfigError, InputError
 from qa.eval_cli import eval_group
-from qa.inputs import MAX_K, check_question, parse_history
-from qa.launch import LLM_CHOICES, Launch, llm_option, pass_app
+from qa.inputs import MAX_K, check_question, parse_filters, parse_history
+from qa.launch import Launch, llm_option, pass_app
 from qa.render import answer_text, check_text, hit_dict, report_text, safe, safe_line
 from qa.rewrite import Turn
-from qa.settings import setting_sources
+from qa.settings import LLM_BACKENDS, setting_sources
+from qa.types import final_answer
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines when stderr is not a terminal
 
@@ -40,7 +41,7 @@ def _emit(data: Any) -> None:
 @click.option("--chroma-url", help="Use a Chroma server (ARTICLEQA_CHROMA_URL).")
 @click.option(
     "--llm",
-    type=click.Choice(LLM_CHOICES),
+    type=click.Choice(LLM_BACKENDS),
     help="Answer backend (ARTICLEQA_LLM); also accepted after ask, chat, serve, eval.",
 )
 @click.version_option(package_name="articleqa", prog_name="articleqa")
@@ -193,8 +194,7 @@ def remove(app: App, target: str, as_json: bool) -> None:
 @pass_app
 def list_(app: App, as_json: bool) -> None:
     """List the indexed articles, newest first."""
-    keys = ("id", "title", "url", "path", "source", "published", "chunks")
-    rows = [{k: r.get(k, "") for k in keys} for r in app.store.list_articles()]
+    rows = app.articles()
     if as_json:
         _emit({"articles": rows})
         return
@@ -270,21 +270,6 @@ def config(launch: Launch, as_json: bool) -> None:
         click.echo(f"{k:<{width}}  {safe_line(shown)}  ({safe_line(src)})")
 
 
-def _filters(source: tuple[str, ...], since: str | None, until: str | None) -> Any:
-    from ingest.normalize import parse_filter_date
-    from qa.retrieve import Filters
-
-    def date(value: str | None, name: str) -> str:
-        if not value:
-            return ""
-        iso = parse_filter_date(value)
-        if not iso:
-            raise ConfigError(f"--{name}: cannot read {value!r} as a date")
-        return iso
-
-    return Filters(tuple(source), date(since, "since"), date(until, "until"))
-
-
 _filter_options = [
     click.option("--source", multiple=True, help="Only articles from this source (repeatable)."),
     click.option("--since", help="Only articles published on or after this date."),
@@ -314,10 +299,7 @@ def search(
     until: str | None,
 ) -> None:
     """Retrieval only: the ranked chunks for QUERY."""
-    app.require_articles()
-    hits = app.retriever.search(
-        query, k=k or app.settings.k, filters=_filters(source, since, until)
-    )
+    hits = app.search(query, k=k, filters=parse_filters(source, since, until))
     if as_json:
         _emit({"results": [hit_dict(h) for h in hits]})
         return
@@ -365,18 +347,6 @@ def _batch_out(data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _answer(app: App, question: str, history: list[Turn], filters: Any, k: int | None) -> Any:
-    """The final Answer of app.ask, without the streamed tokens."""
-    from qa.types import Answer
-
-    final = None
-    for item in app.ask(question, history=history, filters=filters, k=k):
-        if isinstance(item, Answer):
-            final = item
-    assert final is not None
-    return final
-
-
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--k", type=click.IntRange(1, MAX_K), help="How many passages to retrieve.")
@@ -412,7 +382,7 @@ def ask(
     """Answer QUESTION from the indexed articles, with cited snippets."""
     from qa.types import Answer
 
-    filters = _filters(source, since, until)
+    filters = parse_filters(source, since, until)
     if batch is not None:
         if question:
             raise ConfigError("give a QUESTION or --batch FILE, not both")
@@ -454,7 +424,7 @@ def _ask_batch(
         except InputError as e:
             _batch_out({"id": qid, "error": f"line {n}: {e}"})
             continue
-        ans = _answer(app, question, turns, filters, k)
+        ans = final_answer(app.ask(question, history=turns, filters=filters, k=k))
         if as_json:
             _batch_out({"id": qid, **ans.to_dict()})
         else:
@@ -484,7 +454,7 @@ def check(
 ) -> None:
     """Check TEXT (a draft, a claim, another model's answer) sentence by sentence against the
     articles: numbers, names and negations must match a span of at most three sentences."""
-    filters = _filters(source, since, until)
+    filters = parse_filters(source, since, until)
     if batch is not None:
         if text:
             raise ConfigError("give a TEXT or --batch FILE, not both")

@@ -21,7 +21,7 @@ from qa.answerability import Judgement, decide, judge
 from qa.errors import ConfigError
 from qa.rewrite import Turn, follow_up
 from qa.settings import Settings
-from qa.types import Answer, Article
+from qa.types import Article, final_answer
 
 Progress = Callable[[str, int, int], None]
 
@@ -124,7 +124,7 @@ def run_mtrag_eval(
 ) -> MtragReport:
     """Index the passages in a throwaway folder and replay the tasks."""
     from ingest.index import index_sources
-    from qa.answer import rank_sentences, stream_answer
+    from qa.answer import rank_sentences
     from qa.eval_squad import eval_app, token_f1
 
     tasks, passages = load_mtrag(path)
@@ -181,20 +181,7 @@ def run_mtrag_eval(
             unanswerable += is_unanswerable
             if answers:
                 t0 = time.perf_counter()
-                final = [
-                    x
-                    for x in stream_answer(
-                        task.question,
-                        retriever=app.retriever,
-                        llm=app.llm,
-                        history=task.history,
-                        k=settings.k,
-                        min_relevance=settings.min_relevance,
-                        context=settings.answer_context,
-                        quotes=settings.answer_quotes,
-                    )
-                    if isinstance(x, Answer)
-                ][-1]
+                final = final_answer(app.ask(task.question, history=task.history))
                 times.append(time.perf_counter() - t0)
                 report.drafted_sentences += final.drafted
                 report.verified_sentences += final.verified

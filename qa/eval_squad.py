@@ -274,17 +274,11 @@ def answer_metrics(
     progress: EvalProgress | None = None,
 ) -> dict[str, float]:
     """Answer-contains-gold, token F1 and first-citation hit rate with the app's backend."""
-    from qa.answer import answer
+    from qa.types import final_answer
 
     contains = f1 = cited = 0.0
     for i, q in enumerate(questions, 1):
-        ans = answer(
-            q.question,
-            retriever=app.retriever,
-            llm=app.llm,
-            k=k,
-            min_relevance=app.settings.min_relevance,
-        )
+        ans = final_answer(app.ask(q.question, k=k))  # the CLI's answer path and settings
         text = _MARKER.sub("", ans.text) if ans.answerable else ""
         contains += contains_gold(text, q.answers)
         f1 += max((token_f1(text, g) for g in q.answers), default=0.0)

@@ -1,12 +1,17 @@
-"""Checks on what a user asks with (question, k, history): one-line errors, shared by the CLI
-and the API."""
+"""Checks on what a user asks with (question, k, history, filters, URLs): one-line errors,
+shared by the CLI, the chat and the API."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from qa.errors import InputError
+from ingest.normalize import is_url, parse_filter_date
+from qa.errors import ConfigError, InputError
 from qa.rewrite import Turn
+
+if TYPE_CHECKING:
+    from qa.retrieve import Filters
 
 ROLES = ("user", "assistant")
 MAX_K = 50  # the most passages a question or search may ask for (Settings.k's bound too)
@@ -53,3 +58,31 @@ def parse_history(turns: Any) -> list[Turn]:
             )
         out.append(Turn(role=role, content=content))
     return out
+
+
+def filter_date(value: object, name: str) -> str:
+    """An ISO day from a typed date or a date picker's value (text or a timestamp); "" when
+    empty; ConfigError naming the bound (`name`) when it is not a date."""
+    if value is None or value == "":
+        return ""
+    iso = parse_filter_date(value)
+    if not iso:
+        raise ConfigError(f"{name}: cannot read {value!r} as a date")
+    return iso[:10]  # the filter compares days (qa.store.published_day)
+
+
+def parse_filters(sources: Iterable[str] | None, since: object, until: object) -> Filters:
+    """The metadata filters a user gave (sources, and the since/until dates, inclusive)."""
+    from qa.retrieve import Filters
+
+    return Filters(tuple(sources or ()), filter_date(since, "since"), filter_date(until, "until"))
+
+
+def parse_urls(text: str) -> list[str]:
+    """The http(s) URLs in a pasted block (one per line or separated by spaces), each once;
+    ConfigError naming the first word that is not one."""
+    words = (text or "").split()
+    bad = [w for w in words if not is_url(w)]
+    if bad:
+        raise ConfigError(f"not an http(s) URL: {bad[0]}")
+    return list(dict.fromkeys(words))

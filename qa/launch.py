@@ -14,11 +14,9 @@ from typing import Any, TypeVar
 import click
 
 from qa.app import App
-from qa.settings import load_settings
+from qa.settings import LLM_BACKENDS, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-LLM_CHOICES = ("local", "openai", "ollama", "extractive")
 
 
 class Launch:
@@ -47,7 +45,7 @@ def llm_option(f: F) -> F:
     """The --llm option of a command that answers (also accepted before the command)."""
     option = click.option(
         "--llm",
-        type=click.Choice(LLM_CHOICES),
+        type=click.Choice(LLM_BACKENDS),
         help="Answer backend (ARTICLEQA_LLM); wins over an --llm before the command.",
     )
     return option(f)

@@ -9,7 +9,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
@@ -24,6 +24,7 @@ from pydantic_settings import (
 from qa.errors import ConfigError
 
 LLMBackend = Literal["local", "openai", "ollama", "extractive"]
+LLM_BACKENDS: tuple[LLMBackend, ...] = get_args(LLMBackend)
 
 
 def _default_data_dir() -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -155,3 +156,13 @@ class Answer:
                 for h in self.closest
             ],
         }
+
+
+def final_answer(stream: Iterable[str | Answer]) -> Answer:
+    """The Answer that ends an answer stream (App.ask's), the tokens before it skipped."""
+    final = None
+    for item in stream:
+        if isinstance(item, Answer):
+            final = item
+    assert final is not None  # an answer stream always ends with its Answer
+    return final

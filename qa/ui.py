@@ -60,14 +60,14 @@ def build(app: App) -> Any:
     import gradio as gr
 
     from qa.ui_api import register_api
-    from qa.ui_chat import Models, build_chat
+    from qa.ui_chat import build_chat
     from qa.ui_library import build_library
 
     with gr.Blocks(title="articleqa", analytics_enabled=False) as demo:
         gr.Markdown("## articleqa\nAnswers from your news articles, each sentence with its source.")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat", elem_id="aq-tab-chat"):
-                chat = build_chat(app, Models(app), app.settings.k)
+                chat = build_chat(app, app.settings.k)
             with gr.Tab("Library", id="library", elem_id="aq-tab-library"):
                 chat_outputs = [chat["sources"], chat["chatbot"]]
                 lib = build_library(app, lambda: refresh_values(app), chat_outputs)

@@ -11,11 +11,11 @@ from typing import Any
 
 from qa.app import App
 from qa.errors import ArticleQAError
-from qa.inputs import check_k, check_question, parse_history
+from qa.inputs import check_k, parse_filters, parse_history, parse_urls
 from qa.render import hit_dict
-from qa.retrieve import Filters
-from qa.ui_chat import CHAT_QUEUE, to_date
-from qa.ui_library import LIBRARY_QUEUE, index_uploads, parse_urls, remove_target
+from qa.types import final_answer
+from qa.ui_chat import CHAT_QUEUE
+from qa.ui_library import LIBRARY_QUEUE
 
 
 def api_json(data: Any) -> Any:
@@ -32,9 +32,6 @@ def register_api(app: App) -> None:
     """Add the API endpoints to the Blocks being built."""
     import gradio as gr
 
-    def filters(sources: list[str] | None, since: str, until: str) -> Filters:
-        return Filters(tuple(sources or ()), to_date(since, "since"), to_date(until, "until"))
-
     def ask(
         question: str,
         history: list[dict[str, str]] | None = None,
@@ -45,19 +42,14 @@ def register_api(app: App) -> None:
     ) -> dict[str, Any]:
         """Answer a question from the indexed articles: the Answer as JSON (answer,
         answerable, citations with snippet and offsets, notes, closest)."""
-        from qa.types import Answer
-
         try:
-            check_question(question)
-            turns = parse_history(history)
-            # The same answer path as the CLI and the chat (App.ask), tokens skipped.
             stream = app.ask(
                 question,
-                history=turns,
-                filters=filters(sources, since, until),
+                history=parse_history(history),
+                filters=parse_filters(sources, since, until),
                 k=check_k(k, default=app.settings.k),
             )
-            result = next(item for item in stream if isinstance(item, Answer))
+            result = final_answer(stream)  # the same path as the CLI and the chat
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
         return api_json(result.to_dict())
@@ -82,17 +74,14 @@ def register_api(app: App) -> None:
         """Retrieval only: the ranked passages for a query."""
         try:
             k = check_k(k, default=app.settings.k)
-            app.require_articles()
-            hits = app.retriever.search(query, k=k, filters=filters(sources, since, until))
+            hits = app.search(query, k=k, filters=parse_filters(sources, since, until))
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
         return api_json([hit_dict(h) for h in hits])
 
     def articles() -> list[dict[str, Any]]:
         """The indexed articles (id, title, url, file_path, source, published, chunks)."""
-        keys = ("id", "title", "url", "path", "source", "published", "chunks")
-        rows = [{k: r.get(k, "") for k in keys} for r in app.store.list_articles()]
-        return api_json(rows)
+        return api_json(app.articles())
 
     def index_urls(urls: list[str]) -> dict[str, Any]:
         """Fetch and index web pages or feeds; the same summary as `articleqa index --json`."""
@@ -111,15 +100,15 @@ def register_api(app: App) -> None:
     def remove(target: str) -> dict[str, Any]:
         """Remove an article (id), a source (path or URL) or an uploaded file."""
         try:
-            n, _ = remove_target(app, target)
+            n = app.remove(target)
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
         return {"removed": n}
 
     def index_files(paths: list[str] | None) -> dict[str, Any]:
         try:
-            report, _ = index_uploads(app, paths or [])
-            return api_json(report)
+            report, _ = app.upload(paths or [])
+            return api_json(report.to_dict())
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
 

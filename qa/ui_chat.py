@@ -7,49 +7,23 @@ opens that answer's sources, and follow-ups get the same history the CLI gives t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qa.app import App
-from qa.errors import ArticleQAError, ConfigError, EmptyIndexError
+from qa.errors import ArticleQAError, EmptyIndexError
+from qa.inputs import parse_filters
 from qa.render import answer_text
-from qa.retrieve import Filters
 from qa.rewrite import Turn
-from qa.settings import LLMBackend
+from qa.settings import LLM_BACKENDS
 from qa.types import Answer
 from qa.ui_render import answer_markdown, draft_markdown, md_text, sources_html
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
+    from qa.retrieve import Filters
 
-BACKENDS: tuple[LLMBackend, ...] = ("local", "openai", "ollama", "extractive")
 CHAT_QUEUE = "chat"  # one answer at a time: llama.cpp models are not safe to share
-
-
-class Models:
-    """The answer backends a session may pick, each built once on first use."""
-
-    def __init__(self, app: App):
-        self.app = app
-        self._built: dict[str, BaseChatModel | None] = {}
-        self._lock = threading.Lock()
-
-    def get(self, backend: str) -> BaseChatModel | None:
-        """The chat model for a backend name (the App's own for its configured backend)."""
-        if backend == self.app.settings.llm:
-            return self.app.llm
-        if backend not in BACKENDS:
-            raise ConfigError(f"unknown answer backend {backend!r}")
-        with self._lock:
-            if backend not in self._built:
-                from qa.backends import make_llm
-
-                self._built[backend] = make_llm(
-                    self.app.settings.model_copy(update={"llm": backend})
-                )
-            return self._built[backend]
 
 
 @dataclass
@@ -65,23 +39,9 @@ class Exchange:
 class Options:
     """What the filter and advanced controls say for one question."""
 
-    sources: tuple[str, ...] = ()
-    since: str = ""
-    until: str = ""
-    backend: str = ""
+    filters: Filters | None = None
+    backend: str = ""  # "": the configured one
     k: int = 5
-
-
-def to_date(value: object, name: str) -> str:
-    """An ISO date from a date picker value (string or timestamp); "" when empty."""
-    from ingest.normalize import parse_filter_date
-
-    if value in (None, ""):
-        return ""
-    iso = parse_filter_date(value)
-    if not iso:
-        raise ConfigError(f"{name}: cannot read {value!r} as a date")
-    return iso[:10]
 
 
 def history_of(convo: list[Exchange]) -> list[Turn]:
@@ -119,29 +79,23 @@ def panel(app: App, ex: Exchange | None, active: int | None = None) -> str:
 
 
 def ask(
-    app: App, models: Models, question: str, convo: list[Exchange], opts: Options
+    app: App, question: str, convo: list[Exchange], opts: Options
 ) -> Iterator[tuple[list[dict[str, str]], str | None, Exchange | None]]:
-    """Answer one question: yield (messages, panel html or None, finished exchange or None)
-    as the answer streams; the last item carries the finished exchange."""
+    """Answer one question (App.ask, as the CLI does): yield (messages, panel html or None,
+    finished exchange or None) as the answer streams; the last item carries the finished
+    exchange."""
     base = messages(convo)
     pending = [*base, {"role": "user", "content": md_text(question)}]
     yield [*pending, {"role": "assistant", "content": draft_markdown("")}], None, None
     try:
-        app.require_articles()
-        filters = Filters(opts.sources, opts.since, opts.until)
-        llm = models.get(opts.backend or app.settings.llm)
-        from qa.answer import stream_answer
-
         draft = ""
         final: Answer | None = None
-        for item in stream_answer(
+        for item in app.ask(
             question,
-            retriever=app.retriever,
-            llm=llm,
             history=history_of(convo),
+            filters=opts.filters,
             k=opts.k,
-            filters=filters,
-            min_relevance=app.settings.min_relevance,
+            backend=opts.backend or None,
         ):
             if isinstance(item, Answer):
                 final = item
@@ -164,7 +118,7 @@ def ask(
     yield messages(done), panel(app, ex), ex
 
 
-def build_chat(app: App, models: Models, k_default: int) -> dict[str, Any]:
+def build_chat(app: App, k_default: int) -> dict[str, Any]:
     """The Chat tab's components and events (inside an open Blocks); returns the components
     other tabs refresh (filter choices, examples)."""
     import gradio as gr
@@ -203,14 +157,14 @@ def build_chat(app: App, models: Models, k_default: int) -> dict[str, Any]:
                     [], multiselect=True, label="Sources", elem_id="aq-sources-filter"
                 )
                 since = gr.DateTime(
-                    include_time=False, type="string", label="From", elem_id="aq-since"
+                    include_time=False, type="string", label="Since", elem_id="aq-since"
                 )
                 until = gr.DateTime(
-                    include_time=False, type="string", label="To", elem_id="aq-until"
+                    include_time=False, type="string", label="Until", elem_id="aq-until"
                 )
                 with gr.Accordion("Advanced", open=False):
                     backend = gr.Radio(
-                        list(BACKENDS),
+                        list(LLM_BACKENDS),
                         value=app.settings.llm,
                         label="Answer backend",
                         elem_id="aq-backend",
@@ -241,10 +195,10 @@ def build_chat(app: App, models: Models, k_default: int) -> dict[str, Any]:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         try:
-            opts = Options(tuple(src or ()), to_date(lo, "From"), to_date(hi, "To"), be, int(kk))
-        except ConfigError as e:
+            opts = Options(parse_filters(src, lo, hi), be, int(kk))
+        except ArticleQAError as e:
             raise gr.Error(str(e)) from None
-        for msgs, html, ex in ask(app, models, question, turns, opts):
+        for msgs, html, ex in ask(app, question, turns, opts):
             if ex is None:
                 yield msgs, gr.skip(), gr.skip(), gr.skip(), ""
             else:

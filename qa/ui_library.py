@@ -1,19 +1,17 @@
 """The Library tab: the indexed articles as a searchable table; add files and URLs, re-index,
-remove. Every write goes through `App.index`/`reindex`/`remove` (which take the index's writer
-lock) in one Gradio queue of its own, so library work runs one job at a time and never waits
-for, or holds up, the chat.
+remove. Every write goes through `App.upload`/`index`/`reindex`/`remove` (which take the index's
+writer lock) in one Gradio queue of its own, so library work runs one job at a time and never
+waits for, or holds up, the chat.
 """
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.app import App
-from qa.errors import ArticleQAError, ConfigError, NotFoundError
+from qa.errors import ArticleQAError, NotFoundError
+from qa.inputs import parse_urls
 from qa.render import report_text
 
 if TYPE_CHECKING:
@@ -23,84 +21,21 @@ LIBRARY_QUEUE = "library"
 HEADERS = ["Title", "Source", "Date", "Chunks", "ID"]
 
 
-def uploads_dir(app: App) -> Path:
-    """Where uploaded files are kept, so re-index can re-read them later."""
-    return app.settings.data_dir / "uploads"
-
-
-def keep_uploads(app: App, files: Sequence[str]) -> list[str]:
-    """Copy uploaded temp files into the uploads folder under their own names (a file
-    uploaded again under the same name replaces the old one: its articles are updated)."""
-    folder = uploads_dir(app)
-    folder.mkdir(parents=True, exist_ok=True)
-    kept = []
-    for f in files:
-        dest = folder / Path(f).name
-        shutil.copyfile(f, dest)
-        kept.append(str(dest))
-    return kept
-
-
-def drop_rejected(app: App, kept: Sequence[str], failed: Sequence[dict[str, str]]) -> list[str]:
-    """Delete the kept uploads that failed whole (an empty or unreadable file) and forget them
-    as sources, so re-index does not fail on them again; return their names."""
-    from ingest.index import origin_of
-
-    whole = {f["path"] for f in failed}
-    dropped = []
-    for path in kept:
-        if origin_of(path) not in whole:
-            continue
-        with contextlib.suppress(NotFoundError):  # never remembered, or already gone
-            app.remove(origin_of(path))
-        Path(path).unlink(missing_ok=True)
-        dropped.append(Path(path).name)
-    return dropped
-
-
-def index_uploads(
-    app: App, files: Sequence[str], **index_args: Any
-) -> tuple[dict[str, Any], list[str]]:
-    """Keep and index uploaded files; the index summary and the names of rejected uploads
-    (deleted again: see drop_rejected)."""
-    kept = keep_uploads(app, files)
-    report = app.index(kept, **index_args).to_dict()
-    return report, drop_rejected(app, kept, report["failed"])
-
-
-def parse_urls(text: str) -> list[str]:
-    """The http(s) URLs in a pasted block (one per line or separated by spaces)."""
-    from ingest.normalize import is_url
-
-    words = (text or "").split()
-    bad = [w for w in words if not is_url(w)]
-    if bad:
-        raise ConfigError(f"not an http(s) URL: {bad[0]}")
-    return list(dict.fromkeys(words))
-
-
 def stats_text(app: App) -> str:
     """One line: how much is indexed and where."""
     articles, chunks = app.store.count()
     return f"{articles} articles · {chunks} chunks"
 
 
-def remove_target(app: App, target: str) -> tuple[int, str]:
-    """Remove what `target` names (article id, path, URL, or an uploaded file's name); an
-    uploaded file goes with all its articles, and its kept copy is deleted."""
-    target = target.strip()
-    if not target:
+def remove_target(app: App, target: str) -> str:
+    """Remove what `target` names (App.remove); the line that says what went."""
+    if not target.strip():
         raise NotFoundError("select an article in the table, or type a path, URL or id")
-    got = app.store.get_article(target)
-    origin = str(got[1].get("origin", "")) if got else ""
-    if not got and Path(target).name == target and (uploads_dir(app) / target).is_file():
-        origin = str(uploads_dir(app) / target)  # an uploaded file, by its name
-    upload = origin and Path(origin).parent == uploads_dir(app)
-    n = app.remove(origin if upload else target)
-    if upload:
-        Path(origin).unlink(missing_ok=True)
-        return n, f"removed {n} article(s) and the uploaded file {Path(origin).name}"
-    return n, f"removed {n} article(s)"
+    upload = app.upload_named(target)
+    n = app.remove(target)
+    if upload is not None:
+        return f"removed {n} article(s) and the uploaded file {upload.name}"
+    return f"removed {n} article(s)"
 
 
 def build_library(
@@ -175,7 +110,8 @@ def build_library(
         dropped: list[str] = []
         try:
             if uploads:
-                report, dropped = index_uploads(app, sources, progress=tick, on_wait=waiting)
+                uploaded, dropped = app.upload(sources, progress=tick, on_wait=waiting)
+                report = uploaded.to_dict()
             elif sources:
                 report = app.index(sources, progress=tick, on_wait=waiting).to_dict()
             else:
@@ -196,7 +132,7 @@ def build_library(
     def add_web(text: str, progress: Any = gr.Progress()) -> list[Any]:  # noqa: B008
         try:
             found = parse_urls(text)
-        except ConfigError as e:
+        except ArticleQAError as e:
             raise gr.Error(str(e)) from None
         if not found:
             raise gr.Error("paste at least one http(s) URL")
@@ -207,7 +143,7 @@ def build_library(
 
     def remove_it(what: str) -> list[Any]:
         try:
-            _, text = remove_target(app, what)
+            text = remove_target(app, what)
         except ArticleQAError as e:
             raise gr.Error(str(e)) from None
         return [text, "", *refresh()]

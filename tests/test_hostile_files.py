@@ -18,9 +18,9 @@ from ingest.index import index_sources
 from ingest.loaders import load
 from ingest.recovery import unfinished, write_marker
 from qa.app import App
-from qa.cli import _filters, cli
+from qa.cli import cli
 from qa.errors import BackendError, ConfigError, InputError, LoadError
-from qa.inputs import check_k, check_question, parse_history
+from qa.inputs import check_k, check_question, parse_filters, parse_history
 from qa.render import safe, safe_line
 from qa.types import Article
 from tests.conftest import make_settings
@@ -223,9 +223,9 @@ def test_bad_k_is_refused_on_the_cli_and_the_api(tmp_path: Path) -> None:
 
 
 def test_far_dates_are_dates() -> None:
-    assert _filters((), "2999-01-01", "2030-12-31").since == "2999-01-01"
-    with pytest.raises(ConfigError, match="cannot read"):
-        _filters((), "not a date", None)
+    assert parse_filters((), "2999-01-01", "2030-12-31").since == "2999-01-01"
+    with pytest.raises(ConfigError, match="since: cannot read"):
+        parse_filters((), "not a date", None)
 
 
 def test_empty_questions_and_malformed_histories_are_one_line_errors(tmp_path: Path) -> None:
